@@ -1,0 +1,14 @@
+"""symtensor: a symbolic tensor compiler with Theano 1.0's API."""
+
+__version__ = "0.1.0"
+
+from symtensor.config import config  # noqa: F401
+from symtensor import tensor  # noqa: F401  (loads the ops and registers shared tensors)
+from symtensor.compile import In, Mode, Out, SharedVariable, function, shared  # noqa: F401
+from symtensor.gradient import Lop, Rop, grad, jacobian, hessian, verify_grad  # noqa: F401
+from symtensor.graph.basic import Apply, Constant, Variable, clone_replace  # noqa: F401
+from symtensor import printing  # noqa: F401
+from symtensor.printing import debugprint, pp  # noqa: F401
+
+dprint = debugprint
+clone = clone_replace

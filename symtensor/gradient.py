@@ -1,0 +1,498 @@
+"""Symbolic differentiation: grad (reverse mode), Lop, Rop, jacobian, hessian, verify_grad.
+
+``grad`` walks the graph from the cost back to the requested variables,
+calling each Op's ``L_op`` with the gradients of its outputs and summing the
+contributions that reach each variable.
+"""
+
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+from symtensor import scalar as ts
+from symtensor.compile.function import function
+from symtensor.config import config
+from symtensor.graph.basic import Apply, Constant, Variable, ancestors, clone_replace, io_toposort
+from symtensor.graph.null_type import DisconnectedType, NullType, is_disconnected, is_null
+from symtensor.graph.op import Op
+from symtensor.tensor import basic as tb
+from symtensor.tensor import math as tm
+from symtensor.tensor.type import TensorType
+
+
+class DisconnectedInputError(ValueError):
+    """grad was asked for the gradient with respect to a variable the cost does not depend on."""
+
+
+class NullTypeGradError(TypeError):
+    """A gradient that is undefined or not implemented reached a requested variable."""
+
+
+class GradientError(AssertionError):
+    """verify_grad found a symbolic gradient that disagrees with finite differences."""
+
+    def __init__(self, arg, err_pos, shape, val1, val2, abs_err, rel_err, abs_tol, rel_tol):
+        self.arg, self.err_pos, self.shape = arg, err_pos, shape
+        self.val1, self.val2 = val1, val2
+        self.abs_err, self.rel_err = abs_err, rel_err
+        self.abs_tol, self.rel_tol = abs_tol, rel_tol
+        super().__init__(
+            f"gradient mismatch for input {arg} (shape {shape}) at flat position {err_pos}: "
+            f"symbolic {val1!r} vs numeric {val2!r}; abs error {abs_err:.3g} (tol {abs_tol:.3g}), "
+            f"rel error {rel_err:.3g} (tol {rel_tol:.3g})")
+
+
+def _is_float(var):
+    return getattr(var.type, "dtype", "float64") in ts.continuous_dtypes
+
+
+def _zeros_for(var):
+    if isinstance(var.type, TensorType):
+        return tb.zeros_like(var, dtype=var.dtype if _is_float(var) else config.floatX)
+    return ts.basic.zero_grad_of(var)
+
+
+def _as_grad_of(g, var):
+    """Match a gradient's dtype and broadcastable pattern to its variable."""
+    if not isinstance(var.type, TensorType) or is_null(g) or is_disconnected(g):
+        return g
+    g = tb.as_tensor_variable(g)
+    if g.ndim != var.ndim:
+        raise ValueError(f"gradient of {var} has {g.ndim} dimensions, the variable {var.ndim}")
+    if _is_float(var) and g.dtype != var.dtype:
+        g = tb.cast(g, var.dtype)
+    if g.broadcastable != var.broadcastable:
+        g = tb.patternbroadcast(g, var.broadcastable)
+    return g
+
+
+def _add_grads(terms):
+    terms = [t for t in terms if not is_disconnected(t)]
+    if not terms:
+        return None
+    for t in terms:
+        if is_null(t):
+            return t
+    if len(terms) == 1:
+        return terms[0]
+    return tm.add(*terms)
+
+
+def _backprop(outputs_grads, wrt, consider_constant=()):
+    """Map each variable between wrt and the seeded outputs to its gradient."""
+    blockers = set(consider_constant)
+    wrt_set = set(wrt)
+    seeded = [v for v, _ in outputs_grads]
+    # variables that depend on some wrt (forward reachability)
+    nodes = io_toposort([v for v in ancestors(seeded) if v.owner is None or v in wrt_set], seeded)
+    depends = set(wrt_set)
+    for node in nodes:
+        if any(i in depends and i not in blockers for i in node.inputs):
+            depends.update(node.outputs)
+    contributions = {}
+    for var, g in outputs_grads:
+        contributions.setdefault(var, []).append(g)
+    grads = {}
+    for node in reversed(nodes):
+        if not any(o in contributions for o in node.outputs):
+            continue
+        if not any(i in depends and i not in blockers for i in node.inputs):
+            continue
+        out_grads = []
+        for o in node.outputs:
+            g = _add_grads(contributions.get(o, []))
+            grads[o] = g
+            out_grads.append(g)
+        null = next((g for g in out_grads if g is not None and is_null(g)), None)
+        if null is not None:
+            in_grads = [null] * len(node.inputs)
+        else:
+            filled = [g if g is not None else _zeros_for(o) for g, o in zip(out_grads, node.outputs)]
+            filled = [_as_grad_of(g, o) for g, o in zip(filled, node.outputs)]
+            try:
+                in_grads = node.op.L_op(node.inputs, node.outputs, filled)
+            except NotImplementedError as exc:
+                raise NullTypeGradError(
+                    f"{node.op} has no gradient ({exc}); the node is {node}, created at:\n"
+                    f"{node.outputs[0].creation_site()}") from None
+            if len(in_grads) != len(node.inputs):
+                raise ValueError(f"{node.op}.L_op returned {len(in_grads)} gradients for {len(node.inputs)} inputs")
+            pattern = node.op.connection_pattern(node)
+        for i, (inp, g) in enumerate(zip(node.inputs, in_grads)):
+            if inp not in depends or inp in blockers or g is None:
+                continue
+            if null is None and not any(pattern[i]):
+                continue
+            if not is_null(g) and not is_disconnected(g):
+                g = _as_grad_of(g, inp)
+            contributions.setdefault(inp, []).append(g)
+    for v in wrt:
+        if v not in grads:
+            grads[v] = _add_grads(contributions.get(v, []))
+    return grads
+
+
+def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_names=True,
+         known_grads=None, return_disconnected="zero", null_gradients="raise"):
+    """Symbolic gradient of scalar ``cost`` with respect to ``wrt`` (a variable or a list).
+
+    ``known_grads`` ({variable: gradient}) seeds the walk from other variables,
+    possibly with ``cost=None``. Inputs the cost does not depend on are handled
+    as ``disconnected_inputs`` says ('raise', 'warn', 'ignore') and their gradient
+    is ``return_disconnected`` ('zero', 'None' or 'Disconnected').
+    """
+    if disconnected_inputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got {disconnected_inputs!r}")
+    if return_disconnected not in ("zero", "None", "Disconnected"):
+        raise ValueError(f"return_disconnected must be 'zero', 'None' or 'Disconnected', got {return_disconnected!r}")
+    single = not isinstance(wrt, (list, tuple))
+    wrt_list = [wrt] if single else list(wrt)
+    for w in wrt_list:
+        if not isinstance(w, Variable):
+            raise TypeError(f"grad: wrt must be symbolic variables, got {type(w).__name__} {w!r}")
+    seeds = []
+    if cost is not None:
+        cost = tb.as_tensor_variable(cost) if not isinstance(cost, Variable) else cost
+        if getattr(cost.type, "ndim", 0) != 0:
+            raise TypeError(f"grad: cost must be a scalar (0-d), got {cost} with {cost.ndim} dimensions; "
+                            "sum or average it first, or use known_grads / Lop")
+        if not _is_float(cost):
+            raise TypeError(f"grad: cost {cost} has integer dtype {cost.dtype}; its gradient is undefined")
+        seeds.append((cost, tb.ones_like(cost)))
+    for var, g in (known_grads or {}).items():
+        seeds.append((var, _as_grad_of(tb.as_tensor_variable(g), var)))
+    if not seeds:
+        raise ValueError("grad: give a cost or known_grads")
+    grads = _backprop(seeds, wrt_list, consider_constant or ())
+    results = []
+    for w in wrt_list:
+        g = grads.get(w)
+        if w in dict(seeds) and g is None:
+            g = dict(seeds)[w]
+        if g is None:
+            message = (f"grad: the cost does not depend on {w} (type {w.type}), created at:\n{w.creation_site()}"
+                       "Pass disconnected_inputs='ignore' to get a zero gradient.")
+            if disconnected_inputs == "raise":
+                raise DisconnectedInputError(message)
+            if disconnected_inputs == "warn":
+                warnings.warn(message, stacklevel=2)
+            if return_disconnected == "zero":
+                g = _zeros_for(w)
+            elif return_disconnected == "Disconnected":
+                g = DisconnectedType()()
+        elif is_null(g):
+            if null_gradients == "raise":
+                raise NullTypeGradError(f"grad: cannot compute the gradient with respect to {w}: {g.type.why}")
+        elif is_disconnected(g):
+            g = _zeros_for(w)
+        if g is not None and not is_null(g) and not is_disconnected(g):
+            g = _as_grad_of(g, w)
+            if add_names and w.name:
+                g.name = f"(d{cost.name if cost is not None and cost.name else 'cost'}/d{w.name})"
+        results.append(g)
+    return results[0] if single else results
+
+
+def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):
+    """Vector-Jacobian product: ``eval_points`` (shaped like f) times df/dwrt."""
+    f_list = f if isinstance(f, (list, tuple)) else [f]
+    e_list = eval_points if isinstance(eval_points, (list, tuple)) else [eval_points]
+    if len(f_list) != len(e_list):
+        raise ValueError("Lop: f and eval_points must have the same length")
+    known = OrderedDict((fi, tb.as_tensor_variable(ei)) for fi, ei in zip(f_list, e_list))
+    return grad(None, wrt, consider_constant=consider_constant, known_grads=known,
+                disconnected_inputs=disconnected_inputs)
+
+
+def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="zero"):
+    """Jacobian-vector product: df/dwrt times ``eval_points`` (shaped like wrt).
+
+    Uses each Op's ``R_op``; an Op without one is handled through two L_ops
+    (the R-op of f is the gradient of <L-op of f at u, v> with respect to u).
+    """
+    single_f = not isinstance(f, (list, tuple))
+    f_list = [f] if single_f else list(f)
+    wrt_list = wrt if isinstance(wrt, (list, tuple)) else [wrt]
+    e_list = eval_points if isinstance(eval_points, (list, tuple)) else [eval_points]
+    if len(wrt_list) != len(e_list):
+        raise ValueError("Rop: wrt and eval_points must have the same length")
+    tangents = {}
+    for w, e in zip(wrt_list, e_list):
+        e = tb.as_tensor_variable(e)
+        if isinstance(w.type, TensorType) and e.ndim != w.ndim:
+            raise ValueError(f"Rop: eval point for {w} has {e.ndim} dims, expected {w.ndim}")
+        tangents[w] = e
+    for node in io_toposort(list(tangents), f_list):
+        evals = [tangents.get(i) for i in node.inputs]
+        if all(e is None for e in evals):
+            continue
+        try:
+            outs = node.op.R_op(node.inputs, evals)
+        except NotImplementedError:
+            outs = _rop_by_two_lops(node, evals)
+        for o, r in zip(node.outputs, outs):
+            if r is not None:
+                tangents[o] = _as_grad_of(r, o)
+    results = []
+    for fi in f_list:
+        r = tangents.get(fi)
+        if r is None:
+            if disconnected_outputs == "raise":
+                raise DisconnectedInputError(f"Rop: {fi} does not depend on {wrt_list}")
+            r = _zeros_for(fi) if return_disconnected == "zero" else None
+        results.append(r)
+    return results[0] if single_f else results
+
+
+def _rop_by_two_lops(node, evals):
+    outs = node.outputs
+    us = [o.type() for o in outs]
+    vjp = node.op.L_op(node.inputs, outs, us)
+    terms = []
+    for g, v, inp in zip(vjp, evals, node.inputs):
+        if v is None or g is None or is_null(g) or is_disconnected(g) or not _is_float(inp):
+            continue
+        terms.append(tm.sum(tm.mul(g, v)))
+    if not terms:
+        return [None] * len(outs)
+    inner = terms[0] if len(terms) == 1 else tm.add(*terms)
+    jv = grad(inner, us, disconnected_inputs="ignore")
+    # the L_op is linear in u, so u only survives through shapes: bind it to the outputs
+    return [clone_replace(r, dict(zip(us, outs)), strict=False) for r in jv]
+
+
+# ------------------------------------------------------------------ jacobian
+
+class _MapGrad(Op):
+    """Stack ``g(i)`` for i in range(n): evaluates an inner graph once per row.
+
+    Used by ``jacobian`` until symbolic loops (scan) exist.
+    """
+
+    __props__ = ("key",)
+
+    def __init__(self, index, inner_inputs, inner_output):
+        self.index = index
+        self.inner_inputs = inner_inputs
+        self.inner_output = inner_output
+        self.key = id(self)
+
+    def make_node(self, n, *outer):
+        out_type = TensorType(self.inner_output.dtype, shape=(None,) + self.inner_output.type.shape)
+        return Apply(self, [tb.as_tensor_variable(n)] + list(outer), [out_type()])
+
+    def perform(self, node, inputs, output_storage):
+        n, values = int(inputs[0]), inputs[1:]
+        env = dict(zip(self.inner_inputs, values))
+        rows = [_evaluate(self.inner_output, {**env, self.index: np.asarray(i, dtype="int64")}) for i in range(n)]
+        dtype = node.outputs[0].type.dtype
+        shape = (n,) + tuple(np.shape(rows[0]) if rows else ())
+        output_storage[0][0] = np.asarray(rows, dtype=dtype).reshape(shape) if rows else np.zeros(
+            (0,) + tuple(s or 0 for s in self.inner_output.type.shape), dtype=dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        raise NotImplementedError("shape of a jacobian row needs evaluation")
+
+
+def _evaluate(output, env):
+    """Evaluate a graph with Op.perform (no compilation): for small inner graphs."""
+    values = dict(env)
+    for node in io_toposort(list(env), [output]):
+        ins = [values[i] if i in values else i.data for i in node.inputs]
+        storage = [[None] for _ in node.outputs]
+        node.op.perform(node, ins, storage)
+        for o, s in zip(node.outputs, storage):
+            values[o] = s[0]
+    return values[output] if output in values else output.data
+
+
+def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """d expression[i] / d wrt for a vector (or scalar) expression; a list of wrt gives a list."""
+    expression = tb.as_tensor_variable(expression)
+    single = not isinstance(wrt, (list, tuple))
+    wrt_list = [wrt] if single else list(wrt)
+    if expression.ndim == 0:
+        res = grad(expression, wrt_list, consider_constant, disconnected_inputs)
+        return res[0] if single else res
+    if expression.ndim != 1:
+        expression = expression.flatten()
+    index = TensorType("int64", ())("i")
+    results = []
+    for w in wrt_list:
+        row = grad(expression[index], w, consider_constant, disconnected_inputs)
+        free = [v for v in ancestors([row]) if v.owner is None and not isinstance(v, Constant) and v is not index]
+        n = expression.shape[0]
+        results.append(_MapGrad(index, free, row)(n, *free))
+    return results[0] if single else results
+
+
+def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """Matrix of second derivatives of scalar ``cost`` with respect to each vector in ``wrt``."""
+    single = not isinstance(wrt, (list, tuple))
+    wrt_list = [wrt] if single else list(wrt)
+    out = []
+    for w in wrt_list:
+        if w.ndim != 1:
+            raise TypeError(f"hessian: wrt must be vectors, got {w} with {w.ndim} dimensions")
+        g = grad(cost, w, consider_constant, disconnected_inputs)
+        out.append(jacobian(g, w, consider_constant, disconnected_inputs))
+    return out[0] if single else out
+
+
+# ------------------------------------------------------------------ gradient modifiers
+
+class _GradModifier(Op):
+    """Identity in the forward pass; changes the gradient in the backward pass."""
+
+    view_map = {0: [0]}
+
+    def make_node(self, x):
+        x = tb.as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return input_shapes
+
+
+class ZeroGrad(_GradModifier):
+    def L_op(self, inputs, outputs, output_grads):
+        return [_zeros_for(inputs[0])]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else _zeros_for(inputs[0])]
+
+
+class DisconnectedGrad(_GradModifier):
+    def L_op(self, inputs, outputs, output_grads):
+        return [DisconnectedType()()]
+
+    def connection_pattern(self, node):
+        return [[False]]
+
+
+class UndefinedGrad(_GradModifier):
+    def L_op(self, inputs, outputs, output_grads):
+        return [NullType("undefined_grad was applied to this variable")()]
+
+
+class GradClip(_GradModifier):
+    __props__ = ("lower", "upper")
+
+    def __init__(self, lower, upper):
+        if lower > upper:
+            raise ValueError(f"grad_clip: lower bound {lower} is above upper bound {upper}")
+        self.lower, self.upper = float(lower), float(upper)
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [tm.clip(output_grads[0], self.lower, self.upper)]
+
+
+class GradScale(_GradModifier):
+    __props__ = ("multiplier",)
+
+    def __init__(self, multiplier):
+        self.multiplier = float(multiplier)
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [tm.mul(output_grads[0], self.multiplier)]
+
+
+def zero_grad(x):
+    """x in the forward pass; its gradient is zero."""
+    return ZeroGrad()(x)
+
+
+def disconnected_grad(x):
+    """x in the forward pass; gradients do not flow through it (as if it were an input)."""
+    return DisconnectedGrad()(x)
+
+
+def undefined_grad(x):
+    return UndefinedGrad()(x)
+
+
+def grad_clip(x, lower_bound, upper_bound):
+    return GradClip(lower_bound, upper_bound)(x)
+
+
+def grad_scale(x, multiplier):
+    return GradScale(multiplier)(x)
+
+
+consider_constant = disconnected_grad
+
+
+# ------------------------------------------------------------------ verify_grad
+
+def numeric_grad(f, pt, eps):
+    """Central finite differences of scalar f at the arrays ``pt``."""
+    grads = []
+    for k, x in enumerate(pt):
+        g = np.zeros(x.shape, dtype="float64")
+        flat = x.reshape(-1)
+        for j in range(flat.size):
+            orig = flat[j]
+            flat[j] = orig + eps
+            fp = float(f(*pt))
+            flat[j] = orig - eps
+            fm = float(f(*pt))
+            flat[j] = orig
+            g.reshape(-1)[j] = (fp - fm) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=None, rel_tol=None,
+                mode=None, cast_to_output_type=False, no_debug_ref=True):
+    """Check the symbolic gradient of ``fun`` at ``pt`` (a list of arrays) against finite differences.
+
+    The output of ``fun`` is projected on a random direction so that every
+    output element is checked. Raises GradientError on mismatch.
+    """
+    if rng is None:
+        rng = np.random.default_rng(42)
+    elif isinstance(rng, np.random.RandomState):
+        rng = np.random.default_rng(rng.randint(2 ** 31))
+    pt = [np.array(p) for p in pt]
+    for i, p in enumerate(pt):
+        if p.dtype.kind not in "fc":
+            raise TypeError(f"verify_grad: point {i} has dtype {p.dtype}; only float inputs can be checked")
+    low_precision = any(p.dtype.name in ("float16", "float32") for p in pt)
+    eps = eps or (1e-3 if low_precision else 1e-6)
+    abs_tol = abs_tol if abs_tol is not None else (3e-2 if low_precision else 1e-4)
+    rel_tol = rel_tol if rel_tol is not None else (3e-2 if low_precision else 1e-4)
+    inputs = [TensorType(p.dtype, (False,) * p.ndim)(f"input_{i}") for i, p in enumerate(pt)]
+    output = fun(*inputs)
+    if isinstance(output, (list, tuple)):
+        raise TypeError("verify_grad: fun must return a single variable")
+    output = tb.as_tensor_variable(output)
+    f_out = function(inputs, output, mode=mode, on_unused_input="ignore")
+    out_value = np.asarray(f_out(*[p.copy() for p in pt]))
+    for _ in range(n_tests):
+        proj = rng.random(out_value.shape).astype(output.dtype) + 0.5
+        proj_var = tb.constant(proj) if out_value.ndim else tb.constant(np.asarray(proj, dtype=output.dtype))
+        cost = tm.sum(tm.mul(output, proj_var))
+        cost_fn = function(inputs, cost, mode=mode, on_unused_input="ignore")
+        sym = grad(cost, inputs, disconnected_inputs="ignore")
+        grad_fn = function(inputs, sym, mode=mode, on_unused_input="ignore")
+        analytic = [np.asarray(g, dtype="float64") for g in grad_fn(*[p.copy() for p in pt])]
+        work = [p.astype("float64").astype(p.dtype) for p in pt]
+        numeric = numeric_grad(cost_fn, work, eps)
+        for i, (a, n) in enumerate(zip(analytic, numeric)):
+            if a.shape != n.shape:
+                raise GradientError(i, 0, n.shape, a.shape, n.shape, np.inf, np.inf, abs_tol, rel_tol)
+            abs_err = np.abs(a - n)
+            rel_err = abs_err / np.maximum(np.abs(a) + np.abs(n), 1e-8)
+            bad = (abs_err > abs_tol) & (rel_err > rel_tol)
+            if np.any(bad):
+                pos = int(np.argmax(np.where(bad, abs_err, -1).reshape(-1))) if a.size else 0
+                raise GradientError(i, pos, a.shape, a.reshape(-1)[pos], n.reshape(-1)[pos],
+                                    float(abs_err.reshape(-1)[pos]), float(rel_err.reshape(-1)[pos]),
+                                    abs_tol, rel_tol)
+
+
+verify_grad.E_grad = GradientError

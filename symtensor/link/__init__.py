@@ -1,0 +1,1 @@
+"""Linkers: turn a FunctionGraph into a callable (python now; C and CUDA later)."""

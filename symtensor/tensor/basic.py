@@ -1,0 +1,423 @@
+"""Building blocks: converting values to tensors, constants, casts, Alloc and friends."""
+
+import numbers
+
+import numpy as np
+
+import symtensor.tensor.elemwise as _elemwise
+import symtensor.tensor.math as _math
+import symtensor.tensor.variable as _variable
+from symtensor import scalar as ts
+from symtensor.config import config
+from symtensor.graph.basic import Apply, Constant, Variable
+from symtensor.graph.op import Op
+from symtensor.tensor.type import TensorType
+
+
+# ------------------------------------------------------------ constants
+
+def _constant_dtype(value):
+    """The dtype of a constant made from a Python/NumPy value (autocasting Python numbers)."""
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        return value.dtype.name
+    if isinstance(value, (bool, numbers.Number)):
+        return ts.basic.autocast_dtype(value)
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f" and arr.dtype.name == "float64":
+        flat = arr.ravel()
+        return "float32" if config.floatX == "float32" or (flat.size and np.all(flat.astype("float32") == flat)) else "float64"
+    if arr.dtype.kind in "iu":
+        flat = arr.ravel()
+        for dtype in ts.int_dtypes:
+            info = np.iinfo(dtype)
+            if flat.size == 0 or (flat.min() >= info.min and flat.max() <= info.max):
+                return dtype
+    return arr.dtype.name
+
+
+def constant(x, name=None, ndim=None, dtype=None):
+    """A TensorConstant holding ``x`` (Python numbers take the smallest exact dtype)."""
+    if isinstance(x, Constant) and isinstance(x.type, TensorType):
+        x = x.data
+    dtype = np.dtype(dtype).name if dtype is not None else _constant_dtype(x)
+    arr = np.asarray(x, dtype=dtype)
+    if ndim is not None:
+        if arr.ndim > ndim:
+            raise ValueError(f"constant: value of shape {arr.shape} has more than {ndim} dimensions")
+        arr = arr.reshape((1,) * (ndim - arr.ndim) + arr.shape)
+    ttype = TensorType(arr.dtype.name, broadcastable=[s == 1 for s in arr.shape])
+    return _variable.TensorConstant(ttype, arr, name)
+
+
+def as_tensor_variable(x, name=None, ndim=None, dtype=None):
+    """Turn ``x`` (a TensorVariable, scalar variable, list, number or ndarray) into a tensor."""
+    if isinstance(x, Apply):
+        x = x.out
+    if isinstance(x, Variable):
+        if isinstance(x.type, ts.ScalarType):
+            x = tensor_from_scalar(x)
+        if not isinstance(x.type, TensorType):
+            raise TypeError(f"cannot use {x} of type {x.type} as a tensor")
+        if ndim is not None and x.ndim != ndim:
+            if x.ndim > ndim:
+                raise ValueError(f"{x} has {x.ndim} dimensions, expected {ndim}")
+            x = shape_padleft(x, ndim - x.ndim)
+        if dtype is not None and x.dtype != dtype:
+            x = cast(x, dtype)
+        return x
+    if isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in _flatten(x)):
+        return stack_scalars_or_tensors(x)
+    try:
+        return constant(x, name=name, ndim=ndim, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot convert {x!r} to a tensor: {exc}") from None
+
+
+def _flatten(seq):
+    for e in seq:
+        if isinstance(e, (list, tuple)):
+            yield from _flatten(e)
+        else:
+            yield e
+
+
+def stack_scalars_or_tensors(items):
+    items = [stack_scalars_or_tensors(i) if isinstance(i, (list, tuple)) else as_tensor_variable(i) for i in items]
+    return make_vector_or_stack(items)
+
+
+def make_vector_or_stack(items):
+    if all(i.ndim == 0 for i in items):
+        return MakeVector(ts.upcast(*[i.dtype for i in items]))(*items)
+    return _math.stack_tensors(items)
+
+
+def get_scalar_constant_value(v):
+    """The value of ``v`` if it is a constant scalar (through casts/shape_i of static shapes), else raise."""
+    if isinstance(v, (numbers.Number, np.number, np.ndarray)):
+        arr = np.asarray(v)
+        if arr.size == 1:
+            return arr.reshape(())
+    if isinstance(v, Constant):
+        arr = np.asarray(v.data)
+        if arr.size == 1 or (arr.ndim and np.all(arr == arr.flat[0])):
+            return arr.reshape(-1)[0] if arr.size else arr
+    if isinstance(v, Variable) and v.owner is not None:
+        op = v.owner.op
+        if isinstance(op, _elemwise.Elemwise) and isinstance(op.scalar_op, (ts.Cast, ts.Identity)):
+            return np.asarray(get_scalar_constant_value(v.owner.inputs[0]), dtype=v.dtype)
+        if isinstance(op, (TensorFromScalar, ScalarFromTensor, Rebroadcast)):
+            return get_scalar_constant_value(v.owner.inputs[0])
+        static = getattr(op, "static_value", None)
+        if static is not None:
+            val = static(v.owner)
+            if val is not None:
+                return np.asarray(val)
+    raise NotScalarConstantError(f"{v} is not a constant scalar")
+
+
+class NotScalarConstantError(ValueError):
+    pass
+
+
+# ------------------------------------------------------------ scalar <-> tensor
+
+class TensorFromScalar(Op):
+    def make_node(self, s):
+        s = ts.as_scalar(s)
+        return Apply(self, [s], [TensorType(s.type.dtype, ())()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = np.array(inputs[0], dtype=node.outputs[0].type.dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [()]
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [scalar_from_tensor(output_grads[0])]
+
+
+class ScalarFromTensor(Op):
+    def make_node(self, t):
+        t = as_tensor_variable(t)
+        if t.ndim != 0:
+            raise TypeError(f"ScalarFromTensor: {t} has {t.ndim} dimensions, expected 0")
+        return Apply(self, [t], [ts.ScalarType(t.dtype)()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = np.asarray(inputs[0]).copy()
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [()]
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [tensor_from_scalar(output_grads[0])]
+
+
+tensor_from_scalar = TensorFromScalar()
+scalar_from_tensor = ScalarFromTensor()
+
+
+class MakeVector(Op):
+    """Stack 0-d tensors into a vector (used for shapes)."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype="int64"):
+        self.dtype = np.dtype(dtype).name
+
+    def make_node(self, *inputs):
+        inputs = [as_tensor_variable(i) for i in inputs]
+        for k, i in enumerate(inputs):
+            if i.ndim != 0:
+                raise TypeError(f"MakeVector: input {k} ({i}) is {i.ndim}-d, expected a scalar")
+            if not np.can_cast(i.dtype, self.dtype) and not (isinstance(i, Constant)):
+                raise TypeError(f"MakeVector: input {k} of dtype {i.dtype} does not fit {self.dtype}")
+        out = TensorType(self.dtype, shape=(len(inputs),))()
+        return Apply(self, inputs, [out])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = np.array([np.asarray(i) for i in inputs], dtype=self.dtype).reshape(len(inputs))
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [(len(node.inputs),)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        return [gz[i] if inp.dtype in ts.continuous_dtypes else zeros_like(inp, dtype=config.floatX)
+                for i, inp in enumerate(inputs)]
+
+
+def make_vector(*items, dtype="int64"):
+    return MakeVector(dtype)(*items)
+
+
+def as_shape(shape):
+    """A symbolic int64 vector from a tuple of ints / scalars or from a vector."""
+    if isinstance(shape, Variable) and isinstance(shape.type, TensorType) and shape.ndim == 1:
+        if shape.dtype not in ts.int_dtypes + ts.uint_dtypes:
+            raise TypeError(f"a shape must be integers, got {shape} of dtype {shape.dtype}")
+        return cast(shape, "int64")
+    if isinstance(shape, (numbers.Integral, Variable)):
+        shape = (shape,)
+    items = []
+    for k, s in enumerate(shape):
+        s = as_tensor_variable(s)
+        if s.ndim != 0 or s.dtype not in ts.int_dtypes + ts.uint_dtypes:
+            raise TypeError(f"shape entry {k} ({s}) must be an integer scalar, got {s.ndim}-d {s.dtype}")
+        items.append(cast(s, "int64"))
+    if not items:
+        return constant(np.zeros(0, dtype="int64"))
+    return MakeVector("int64")(*items)
+
+
+def static_shape_of(shape_vector, ndim):
+    """The lengths of a shape vector that are known constants (None elsewhere)."""
+    if isinstance(shape_vector, Constant):
+        return tuple(int(s) for s in shape_vector.data)
+    if shape_vector.owner is not None and isinstance(shape_vector.owner.op, MakeVector):
+        out = []
+        for s in shape_vector.owner.inputs:
+            try:
+                out.append(int(get_scalar_constant_value(s)))
+            except NotScalarConstantError:
+                out.append(None)
+        return tuple(out)
+    return (None,) * ndim
+
+
+# ------------------------------------------------------------ casts and broadcast flags
+
+def cast(x, dtype):
+    """Elementwise conversion to ``dtype`` (a no-op when already of that dtype)."""
+    if dtype == "floatX":
+        dtype = config.floatX
+    x = as_tensor_variable(x)
+    dtype = np.dtype(dtype).name
+    if x.dtype == dtype:
+        return x
+    return _elemwise.Elemwise(ts.Cast(dtype))(x)
+
+
+class Rebroadcast(Op):
+    """Assert the length-1 axes named in ``axis`` ({axis: True/False}) and mark them broadcastable."""
+
+    __props__ = ("axis",)
+    view_map = {0: [0]}
+
+    def __init__(self, *axis):
+        self.axis = tuple(sorted(dict(axis).items()))
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        shape = list(x.type.shape)
+        for axis, flag in self.axis:
+            if axis >= x.ndim:
+                raise ValueError(f"Rebroadcast: axis {axis} out of range for {x.ndim}-d {x}")
+            shape[axis] = 1 if flag else None
+        return Apply(self, [x], [TensorType(x.dtype, shape=shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        for axis, flag in self.axis:
+            if flag and x.shape[axis] != 1:
+                raise ValueError(f"Rebroadcast: axis {axis} was declared broadcastable but has length "
+                                 f"{x.shape[axis]} (input shape {x.shape})")
+        output_storage[0][0] = x
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        shp = list(input_shapes[0])
+        for axis, flag in self.axis:
+            if flag:
+                shp[axis] = 1
+        return [tuple(shp)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        (x,) = inputs
+        return [patternbroadcast(output_grads[0], x.broadcastable)]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
+
+def patternbroadcast(x, broadcastable):
+    x = as_tensor_variable(x)
+    changes = [(i, bool(b)) for i, b in enumerate(broadcastable) if bool(b) != x.broadcastable[i]]
+    if not changes:
+        return x
+    return Rebroadcast(*changes)(x)
+
+
+def addbroadcast(x, *axes):
+    x = as_tensor_variable(x)
+    return patternbroadcast(x, [True if i in axes else b for i, b in enumerate(x.broadcastable)])
+
+
+def unbroadcast(x, *axes):
+    x = as_tensor_variable(x)
+    return patternbroadcast(x, [False if i in axes else b for i, b in enumerate(x.broadcastable)])
+
+
+def shape_padleft(x, n_ones=1):
+    x = as_tensor_variable(x)
+    return x.dimshuffle(["x"] * n_ones + list(range(x.ndim)))
+
+
+def shape_padright(x, n_ones=1):
+    x = as_tensor_variable(x)
+    return x.dimshuffle(list(range(x.ndim)) + ["x"] * n_ones)
+
+
+def shape_padaxis(x, axis):
+    x = as_tensor_variable(x)
+    if axis < 0:
+        axis += x.ndim + 1
+    pattern = list(range(x.ndim))
+    pattern.insert(axis, "x")
+    return x.dimshuffle(pattern)
+
+
+# ------------------------------------------------------------ Alloc
+
+class Alloc(Op):
+    """``alloc(value, *shape)``: an array of ``shape`` filled with (broadcast) ``value``."""
+
+    def make_node(self, value, *shape):
+        value = as_tensor_variable(value)
+        lengths = shape_scalars(shape)
+        if value.ndim > len(lengths):
+            raise ValueError(f"Alloc: value {value} has {value.ndim} dims but only {len(lengths)} lengths were given")
+        static = []
+        for s in lengths:
+            try:
+                static.append(int(get_scalar_constant_value(s)))
+            except NotScalarConstantError:
+                static.append(None)
+        return Apply(self, [value] + lengths, [TensorType(value.dtype, shape=tuple(static))()])
+
+    def perform(self, node, inputs, output_storage):
+        value, shape = inputs[0], tuple(int(s) for s in inputs[1:])
+        if any(s < 0 for s in shape):
+            raise ValueError(f"Alloc: negative length in shape {shape}")
+        out = np.empty(shape, dtype=node.outputs[0].type.dtype)
+        try:
+            out[...] = value
+        except ValueError:
+            raise ValueError(f"Alloc: cannot broadcast a value of shape {np.shape(value)} to shape {shape}") from None
+        output_storage[0][0] = out
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(node.inputs[1:])]
+
+    def L_op(self, inputs, outputs, output_grads):
+        value = inputs[0]
+        (gz,) = output_grads
+        extra = gz.ndim - value.ndim
+        g = gz.sum(axis=list(range(extra))) if extra else gz
+        axes = [i for i, b in enumerate(value.broadcastable) if b and not g.broadcastable[i]]
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        g = patternbroadcast(g, value.broadcastable)
+        if value.dtype in ts.discrete_dtypes:
+            g = zeros_like(value, dtype=config.floatX)
+        from_shape = [zeros_like(s, dtype=config.floatX) for s in inputs[1:]]
+        return [g] + from_shape
+
+    def connection_pattern(self, node):
+        return [[True]] + [[False]] * (len(node.inputs) - 1)
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [self(eval_points[0], *inputs[1:])]
+
+
+alloc = Alloc()
+
+
+def alloc_like(value, template):
+    """``value`` broadcast to the shape of ``template``."""
+    template = as_tensor_variable(template)
+    shape = [1 if b else template.shape[i] for i, b in enumerate(template.broadcastable)]
+    return alloc(value, *shape)
+
+
+def fill(model, value):
+    """An array shaped like ``model`` filled with ``value`` (Theano's ``fill``/``second``)."""
+    return _math.second(model, value)
+
+
+def zeros_like(model, dtype=None, opt=False):
+    model = as_tensor_variable(model)
+    return fill(model, constant(0, dtype=dtype or model.dtype))
+
+
+def ones_like(model, dtype=None, opt=False):
+    model = as_tensor_variable(model)
+    return fill(model, constant(1, dtype=dtype or model.dtype))
+
+
+def shape_scalars(shape):
+    """A shape given as ints, 0-d integer tensors or a vector -> a list of int64 0-d tensors."""
+    if isinstance(shape, Variable) and isinstance(shape.type, TensorType) and shape.ndim == 1:
+        n = shape.type.shape[0]
+        if n is None:
+            raise ValueError(f"the length of shape vector {shape} must be known statically")
+        return [cast(shape[i], "int64") for i in range(n)]
+    if isinstance(shape, (numbers.Integral, Variable)):
+        shape = (shape,)
+    out = []
+    for k, s in enumerate(shape):
+        s = as_tensor_variable(s)
+        if s.ndim != 0 or s.dtype not in ts.int_dtypes + ts.uint_dtypes:
+            raise TypeError(f"shape entry {k} ({s}) must be an integer scalar, got a {s.ndim}-d {s.dtype} tensor")
+        out.append(cast(s, "int64"))
+    return out
+
+
+def zeros(shape, dtype=None):
+    return alloc(constant(0, dtype=dtype or config.floatX), *shape_scalars(shape))
+
+
+def ones(shape, dtype=None):
+    return alloc(constant(1, dtype=dtype or config.floatX), *shape_scalars(shape))

@@ -1,0 +1,3 @@
+"""``T.nnet``: neural-network ops."""
+
+from symtensor.tensor.math import sigmoid, softplus  # noqa: F401
