@@ -1,0 +1,6 @@
+"""Tensor rewrites. Importing this package registers every rewrite into the pipeline."""
+
+from symtensor.tensor.rewriting import pipeline  # noqa: F401
+from symtensor.tensor.rewriting import basic  # noqa: F401
+from symtensor.tensor.rewriting import fusion  # noqa: F401
+from symtensor.tensor.rewriting.pipeline import register, rewrite_db, run_pipeline  # noqa: F401
