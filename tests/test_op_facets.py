@@ -37,7 +37,8 @@ NOT_DIFFERENTIABLE = {"ARange", "ArgSortOp", "Eye", "SliceLength", "_MapGrad", "
                       "UndefinedGrad"}
 
 #: ops compared by identity on purpose, with the reason
-PROPS_BY_IDENTITY = {"_MapGrad": "holds an inner graph; two instances are never interchangeable"}
+PROPS_BY_IDENTITY = {"_MapGrad": "holds an inner graph; two instances are never interchangeable",
+                     "Composite": "its prop is a signature derived from the inner scalar graph"}
 
 TENSOR_OPS = [c for c in _shipped(Op) if not issubclass(c, ScalarOp) and c.__name__ not in ABSTRACT]
 SCALAR_OPS = [c for c in _shipped(ScalarOp) if c.__name__ not in ABSTRACT]
