@@ -22,7 +22,7 @@ class Composite(ScalarOp):
         self.nin = len(self.inputs)
         self.nout = len(self.outputs)
         self.signature = self._signature()
-        self.name = "Composite{" + ", ".join(self._expr(o) for o in self.outputs) + "}"
+        self.name = "Composite{" + self._describe() + "}"
         self.output_types_preference = None
 
     def _signature(self):
@@ -43,14 +43,16 @@ class Composite(ScalarOp):
         sig.append(tuple(ids[o] if o in ids else ("const", o.type.dtype, o.data.tobytes()) for o in self.outputs))
         return tuple(sig)
 
-    def _expr(self, var, names=None):
-        names = names or {v: f"i{k}" for k, v in enumerate(self.inputs)}
-        if var in names:
-            return names[var]
-        if isinstance(var, Constant):
-            return str(var.data)
-        node = var.owner
-        return f"{node.op}({', '.join(self._expr(i, names) for i in node.inputs)})"
+    def _describe(self, limit=12):
+        """A readable name: the expression for small graphs, a node count for big ones."""
+        if len(self.nodes) > limit:
+            return f"{len(self.nodes)} scalar ops"
+        text = {v: f"i{k}" for k, v in enumerate(self.inputs)}
+        for node in self.nodes:
+            args = ", ".join(text.get(i, str(getattr(i, "data", i))) for i in node.inputs)
+            for o in node.outputs:
+                text[o] = f"{node.op}({args})"
+        return ", ".join(text.get(o, str(getattr(o, "data", o))) for o in self.outputs)
 
     def __str__(self):
         return self.name

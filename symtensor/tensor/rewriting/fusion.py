@@ -10,7 +10,7 @@ import numpy as np
 
 from symtensor import scalar as ts
 from symtensor.graph.basic import Constant
-from symtensor.graph.rewriting.basic import EquilibriumGraphRewriter, node_rewriter
+from symtensor.graph.rewriting.basic import GraphRewriter, apply_replacements
 from symtensor.scalar.composite import Composite
 from symtensor.tensor.elemwise import Elemwise
 from symtensor.tensor.rewriting.basic import same_type_or_none
@@ -27,45 +27,60 @@ def _absorbable(fgraph, var, out_ndim):
             and len(fgraph.clients.get(var, ())) == 1 and var not in fgraph.outputs)
 
 
-@node_rewriter([Elemwise])
-def fuse_elemwise(fgraph, node):
-    """Fuse this Elemwise with the Elemwise nodes that feed only it."""
+def fuse_node(fgraph, node):
+    """Fuse ``node`` with the tree of Elemwise nodes that feed only it; returns the new output or None."""
     if len(node.outputs) != 1 or node.op.destroy_map:
         return None
     out = node.outputs[0]
     outer_inputs = []
     scalar_of = {}
-    absorbed = [0]
-
-    def scalar_input(var):
+    absorbed = 0
+    # iterative post-order walk (graphs can be thousands of nodes deep)
+    stack = [(node.outputs[0], True, False)]
+    while stack:
+        var, top, expanded = stack.pop()
         if var in scalar_of:
-            return scalar_of[var]
-        if isinstance(var, Constant) and np.size(var.data) == 1:
-            s = ts.constant(np.asarray(var.data).reshape(()), dtype=var.dtype)
-        else:
-            s = ts.ScalarType(var.dtype)()
-            outer_inputs.append(var)
-        scalar_of[var] = s
-        return s
-
-    def scalarize(var, top):
-        if not top and _absorbable(fgraph, var, out.ndim) and len(outer_inputs) + len(var.owner.inputs) <= MAX_INPUTS:
-            inner = var.owner
-            args = [scalarize(i, False) for i in inner.inputs]
-            absorbed[0] += 1
-            return _apply_scalar(inner.op.scalar_op, args)
-        return scalar_input(var)
-
-    args = [scalarize(i, False) for i in node.inputs]
-    if not absorbed[0]:
+            continue
+        inner = var.owner
+        absorb = top or (_absorbable(fgraph, var, out.ndim) and len(outer_inputs) + len(inner.inputs) <= MAX_INPUTS)
+        if not absorb:
+            scalar_of[var] = _scalar_input(var, outer_inputs)
+            continue
+        if not expanded:
+            stack.append((var, top, True))
+            stack.extend((i, False, False) for i in reversed(inner.inputs) if i not in scalar_of)
+            continue
+        if not top:
+            absorbed += 1
+        scalar_of[var] = _apply_scalar(inner.op.scalar_op, [scalar_of[i] for i in inner.inputs])
+    if not absorbed or not outer_inputs:
         return None
-    result = _apply_scalar(node.op.scalar_op, args)
     inputs = [scalar_of[v] for v in outer_inputs]
-    fused = Elemwise(Composite(inputs, [result]))(*outer_inputs) if outer_inputs else None
-    if fused is None:
-        return None
-    fixed = same_type_or_none(fused, out)
-    return None if fixed is None else [fixed]
+    fused = Elemwise(Composite(inputs, [scalar_of[out]]))(*outer_inputs)
+    return same_type_or_none(fused, out)
+
+
+def _scalar_input(var, outer_inputs):
+    if isinstance(var, Constant) and np.size(var.data) == 1:
+        return ts.constant(np.asarray(var.data).reshape(()), dtype=var.dtype)
+    outer_inputs.append(var)
+    return ts.ScalarType(var.dtype)()
+
+
+class FuseElemwise(GraphRewriter):
+    """Visit nodes from the outputs back, fusing each Elemwise with the maximal tree feeding it."""
+
+    name = "elemwise_fusion"
+
+    def apply(self, fgraph):
+        changed = False
+        for node in reversed(fgraph.toposort()):
+            if node not in fgraph.apply_nodes or not isinstance(node.op, Elemwise):
+                continue
+            new = fuse_node(fgraph, node)
+            if new is not None and apply_replacements(fgraph, self, node, [new]):
+                changed = True
+        return changed
 
 
 def _apply_scalar(scalar_op, args):
@@ -79,5 +94,4 @@ def _apply_scalar(scalar_op, args):
     return scalar_op(*args)
 
 
-register("fusion", "fast_run", name="elemwise_fusion")(
-    EquilibriumGraphRewriter([fuse_elemwise], name="elemwise_fusion"))
+register("fusion", "fast_run", name="elemwise_fusion")(FuseElemwise())
