@@ -18,6 +18,7 @@ from symtensor.graph.null_type import DisconnectedType, NullType, is_disconnecte
 from symtensor.graph.op import Op
 from symtensor.tensor import basic as tb
 from symtensor.tensor import math as tm
+from symtensor.tensor.shape import symbolic_shape
 from symtensor.tensor.type import TensorType
 
 
@@ -38,16 +39,21 @@ class GradientError(AssertionError):
         self.abs_err, self.rel_err = abs_err, rel_err
         self.abs_tol, self.rel_tol = abs_tol, rel_tol
         super().__init__(
-            f"gradient mismatch for input {arg} (shape {shape}) at flat position {err_pos}: "
-            f"symbolic {val1!r} vs numeric {val2!r}; abs error {abs_err:.3g} (tol {abs_tol:.3g}), "
-            f"rel error {rel_err:.3g} (tol {rel_tol:.3g})")
+            f"verify_grad: the symbolic gradient of input {arg} (shape {shape}) disagrees with finite "
+            f"differences at flat position {err_pos}: symbolic {val1!r} vs numeric {val2!r}; "
+            f"abs error {abs_err:.3g} (tolerance {abs_tol:.3g}), rel error {rel_err:.3g} (tolerance {rel_tol:.3g})")
 
 
 def _is_float(var):
     return getattr(var.type, "dtype", "float64") in ts.continuous_dtypes
 
 
+def _is_discrete(var):
+    return getattr(var.type, "dtype", None) in ts.discrete_dtypes
+
+
 def _zeros_for(var):
+    """The zero gradient of ``var``: its dtype when float, floatX for integers."""
     if isinstance(var.type, TensorType):
         return tb.zeros_like(var, dtype=var.dtype if _is_float(var) else config.floatX)
     return ts.basic.zero_grad_of(var)
@@ -68,6 +74,7 @@ def _as_grad_of(g, var):
 
 
 def _add_grads(terms):
+    """Sum of the gradient contributions; None when there are none (disconnected)."""
     terms = [t for t in terms if not is_disconnected(t)]
     if not terms:
         return None
@@ -79,58 +86,64 @@ def _add_grads(terms):
     return tm.add(*terms)
 
 
-def _backprop(outputs_grads, wrt, consider_constant=()):
-    """Map each variable between wrt and the seeded outputs to its gradient."""
+def _call_l_op(node, out_grads):
+    """The node's input gradients, with a clear error when its op has none."""
+    filled = [_as_grad_of(g if g is not None else _zeros_for(o), o) for g, o in zip(out_grads, node.outputs)]
+    try:
+        in_grads = node.op.L_op(node.inputs, node.outputs, filled)
+    except NotImplementedError as exc:
+        raise NullTypeGradError(
+            f"grad: the op {node.op} does not implement a gradient ({exc}); cannot differentiate through "
+            f"{node}, created at:\n{node.outputs[0].creation_site()}") from None
+    in_grads = list(in_grads)
+    if len(in_grads) != len(node.inputs):
+        raise ValueError(f"{node.op}.L_op returned {len(in_grads)} gradients for {len(node.inputs)} inputs")
+    return in_grads
+
+
+def _backprop(seeds, wrt, consider_constant=()):
+    """Map each requested variable to the sum of the gradients reaching it (None: none reach it).
+
+    One topological walk over the graph: linear in its size. A node is
+    differentiated only if some seeded gradient reaches one of its outputs
+    and one of its inputs depends on a ``wrt`` (not through a constant).
+    Outputs of integer dtype pass back zero gradients without calling L_op.
+    """
     blockers = set(consider_constant)
-    wrt_set = set(wrt)
-    seeded = [v for v, _ in outputs_grads]
-    # variables that depend on some wrt (forward reachability)
-    nodes = io_toposort([v for v in ancestors(seeded) if v.owner is None or v in wrt_set], seeded)
-    depends = set(wrt_set)
+    seeded = list(OrderedDict((v, None) for v, _ in seeds))
+    nodes = io_toposort((), seeded)
+    depends = {w for w in wrt if w not in blockers}
     for node in nodes:
-        if any(i in depends and i not in blockers for i in node.inputs):
-            depends.update(node.outputs)
+        if any(i in depends for i in node.inputs):
+            depends.update(o for o in node.outputs if o not in blockers)
     contributions = {}
-    for var, g in outputs_grads:
+    for var, g in seeds:
         contributions.setdefault(var, []).append(g)
-    grads = {}
     for node in reversed(nodes):
         if not any(o in contributions for o in node.outputs):
             continue
-        if not any(i in depends and i not in blockers for i in node.inputs):
+        if not any(i in depends for i in node.inputs):
             continue
-        out_grads = []
-        for o in node.outputs:
-            g = _add_grads(contributions.get(o, []))
-            grads[o] = g
-            out_grads.append(g)
+        out_grads = [_add_grads(contributions.get(o, [])) for o in node.outputs]
+        if all(g is None for g in out_grads):
+            continue
+        pattern = node.op.connection_pattern(node)
         null = next((g for g in out_grads if g is not None and is_null(g)), None)
         if null is not None:
             in_grads = [null] * len(node.inputs)
+        elif all(_is_discrete(o) for o in node.outputs):
+            in_grads = [_zeros_for(i) for i in node.inputs]
         else:
-            filled = [g if g is not None else _zeros_for(o) for g, o in zip(out_grads, node.outputs)]
-            filled = [_as_grad_of(g, o) for g, o in zip(filled, node.outputs)]
-            try:
-                in_grads = node.op.L_op(node.inputs, node.outputs, filled)
-            except NotImplementedError as exc:
-                raise NullTypeGradError(
-                    f"{node.op} has no gradient ({exc}); the node is {node}, created at:\n"
-                    f"{node.outputs[0].creation_site()}") from None
-            if len(in_grads) != len(node.inputs):
-                raise ValueError(f"{node.op}.L_op returned {len(in_grads)} gradients for {len(node.inputs)} inputs")
-            pattern = node.op.connection_pattern(node)
+            in_grads = _call_l_op(node, out_grads)
         for i, (inp, g) in enumerate(zip(node.inputs, in_grads)):
-            if inp not in depends or inp in blockers or g is None:
+            if inp not in depends or g is None or not any(pattern[i]):
                 continue
-            if null is None and not any(pattern[i]):
-                continue
+            if not isinstance(g, Variable):
+                g = tb.as_tensor_variable(g)
             if not is_null(g) and not is_disconnected(g):
                 g = _as_grad_of(g, inp)
             contributions.setdefault(inp, []).append(g)
-    for v in wrt:
-        if v not in grads:
-            grads[v] = _add_grads(contributions.get(v, []))
-    return grads
+    return {w: _add_grads(contributions.get(w, [])) if w not in blockers else None for w in wrt}
 
 
 def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_names=True,
@@ -140,12 +153,17 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
     ``known_grads`` ({variable: gradient}) seeds the walk from other variables,
     possibly with ``cost=None``. Inputs the cost does not depend on are handled
     as ``disconnected_inputs`` says ('raise', 'warn', 'ignore') and their gradient
-    is ``return_disconnected`` ('zero', 'None' or 'Disconnected').
+    is ``return_disconnected`` ('zero', 'None' or 'Disconnected'). The gradient
+    with respect to an integer variable is zero (of floatX). ``null_gradients``
+    'raise' turns an undefined gradient reaching wrt into NullTypeGradError;
+    'return' returns it.
     """
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got {disconnected_inputs!r}")
     if return_disconnected not in ("zero", "None", "Disconnected"):
         raise ValueError(f"return_disconnected must be 'zero', 'None' or 'Disconnected', got {return_disconnected!r}")
+    if null_gradients not in ("raise", "return"):
+        raise ValueError(f"null_gradients must be 'raise' or 'return', got {null_gradients!r}")
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
     for w in wrt_list:
@@ -154,24 +172,30 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
     seeds = []
     if cost is not None:
         cost = tb.as_tensor_variable(cost) if not isinstance(cost, Variable) else cost
+        if is_null(cost):
+            raise ValueError("grad: cannot differentiate a cost of NullType")
         if getattr(cost.type, "ndim", 0) != 0:
             raise TypeError(f"grad: cost must be a scalar (0-d), got {cost} with {cost.ndim} dimensions; "
-                            "sum or average it first, or use known_grads / Lop")
-        if not _is_float(cost):
-            raise TypeError(f"grad: cost {cost} has integer dtype {cost.dtype}; its gradient is undefined")
-        seeds.append((cost, tb.ones_like(cost)))
+                            "sum or average it first, or use known_grads / Lop for a non-scalar output")
+        seeds.append((cost, tb.ones_like(cost, dtype=cost.dtype if _is_float(cost) else config.floatX)))
     for var, g in (known_grads or {}).items():
-        seeds.append((var, _as_grad_of(tb.as_tensor_variable(g), var)))
+        if not isinstance(var, Variable):
+            raise TypeError(f"grad: known_grads keys must be Variables, got {var!r}")
+        if not isinstance(g, Variable):
+            g = tb.as_tensor_variable(g)
+        if not is_null(g) and not is_disconnected(g):
+            g = _as_grad_of(g, var)
+        seeds.append((var, g))
     if not seeds:
         raise ValueError("grad: give a cost or known_grads")
     grads = _backprop(seeds, wrt_list, consider_constant or ())
     results = []
     for w in wrt_list:
         g = grads.get(w)
-        if w in dict(seeds) and g is None:
-            g = dict(seeds)[w]
         if g is None:
-            message = (f"grad: the cost does not depend on {w} (type {w.type}), created at:\n{w.creation_site()}"
+            message = (f"grad: the cost does not depend on {w} (type {w.type}): it is not part of the cost's "
+                       "graph, or is used only through non-differentiable ops or consider_constant. "
+                       f"{w} was created at:\n{w.creation_site()}"
                        "Pass disconnected_inputs='ignore' to get a zero gradient.")
             if disconnected_inputs == "raise":
                 raise DisconnectedInputError(message)
@@ -184,7 +208,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
         elif is_null(g):
             if null_gradients == "raise":
                 raise NullTypeGradError(f"grad: cannot compute the gradient with respect to {w}: {g.type.why}")
-        elif is_disconnected(g):
+        elif _is_discrete(w):
             g = _zeros_for(w)
         if g is not None and not is_null(g) and not is_disconnected(g):
             g = _as_grad_of(g, w)
@@ -199,8 +223,13 @@ def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"
     f_list = f if isinstance(f, (list, tuple)) else [f]
     e_list = eval_points if isinstance(eval_points, (list, tuple)) else [eval_points]
     if len(f_list) != len(e_list):
-        raise ValueError("Lop: f and eval_points must have the same length")
-    known = OrderedDict((fi, tb.as_tensor_variable(ei)) for fi, ei in zip(f_list, e_list))
+        raise ValueError(f"Lop: {len(f_list)} expressions but {len(e_list)} eval_points")
+    known = OrderedDict()
+    for fi, ei in zip(f_list, e_list):
+        ei = tb.as_tensor_variable(ei)
+        if ei.ndim != fi.ndim:
+            raise ValueError(f"Lop: the eval point for {fi} has {ei.ndim} dimensions, expected {fi.ndim}")
+        known[fi] = ei
     return grad(None, wrt, consider_constant=consider_constant, known_grads=known,
                 disconnected_inputs=disconnected_inputs)
 
@@ -211,20 +240,22 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
     Uses each Op's ``R_op``; an Op without one is handled through two L_ops
     (the R-op of f is the gradient of <L-op of f at u, v> with respect to u).
     """
+    if disconnected_outputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"disconnected_outputs must be 'raise', 'warn' or 'ignore', got {disconnected_outputs!r}")
     single_f = not isinstance(f, (list, tuple))
     f_list = [f] if single_f else list(f)
     wrt_list = wrt if isinstance(wrt, (list, tuple)) else [wrt]
     e_list = eval_points if isinstance(eval_points, (list, tuple)) else [eval_points]
     if len(wrt_list) != len(e_list):
-        raise ValueError("Rop: wrt and eval_points must have the same length")
+        raise ValueError(f"Rop: {len(wrt_list)} wrt but {len(e_list)} eval_points")
     tangents = {}
     for w, e in zip(wrt_list, e_list):
         e = tb.as_tensor_variable(e)
         if isinstance(w.type, TensorType) and e.ndim != w.ndim:
-            raise ValueError(f"Rop: eval point for {w} has {e.ndim} dims, expected {w.ndim}")
+            raise ValueError(f"Rop: the eval point for {w} has {e.ndim} dimensions, expected {w.ndim}")
         tangents[w] = e
     for node in io_toposort(list(tangents), f_list):
-        evals = [tangents.get(i) for i in node.inputs]
+        evals = [tangents.get(i) if _is_float(i) else None for i in node.inputs]
         if all(e is None for e in evals):
             continue
         try:
@@ -232,23 +263,32 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
         except NotImplementedError:
             outs = _rop_by_two_lops(node, evals)
         for o, r in zip(node.outputs, outs):
-            if r is not None:
+            if r is not None and not is_disconnected(r) and _is_float(o):
+                if is_null(r):
+                    raise NullTypeGradError(f"Rop: the R-op of {node.op} is undefined: {r.type.why}")
                 tangents[o] = _as_grad_of(r, o)
     results = []
     for fi in f_list:
         r = tangents.get(fi)
         if r is None:
+            message = f"Rop: {fi} does not depend on any of {wrt_list}"
             if disconnected_outputs == "raise":
-                raise DisconnectedInputError(f"Rop: {fi} does not depend on {wrt_list}")
-            r = _zeros_for(fi) if return_disconnected == "zero" else None
+                raise DisconnectedInputError(message)
+            if disconnected_outputs == "warn":
+                warnings.warn(message, stacklevel=2)
+            if return_disconnected == "zero":
+                r = _zeros_for(fi)
+            elif return_disconnected == "Disconnected":
+                r = DisconnectedType()()
         results.append(r)
     return results[0] if single_f else results
 
 
 def _rop_by_two_lops(node, evals):
+    """R-op of one node from its L-op: J v = d/du <J^T u, v>, the L-op being linear in u."""
     outs = node.outputs
     us = [o.type() for o in outs]
-    vjp = node.op.L_op(node.inputs, outs, us)
+    vjp = _call_l_op(node, us)
     terms = []
     for g, v, inp in zip(vjp, evals, node.inputs):
         if v is None or g is None or is_null(g) or is_disconnected(g) or not _is_float(inp):
@@ -257,48 +297,103 @@ def _rop_by_two_lops(node, evals):
     if not terms:
         return [None] * len(outs)
     inner = terms[0] if len(terms) == 1 else tm.add(*terms)
-    jv = grad(inner, us, disconnected_inputs="ignore")
-    # the L_op is linear in u, so u only survives through shapes: bind it to the outputs
-    return [clone_replace(r, dict(zip(us, outs)), strict=False) for r in jv]
+    jv = grad(inner, us, disconnected_inputs="ignore", return_disconnected="None")
+    # u can only survive through shapes (zeros_like(u)...): bind it to the outputs
+    return [None if r is None else clone_replace(r, dict(zip(us, outs)), strict=False) for r in jv]
 
 
 # ------------------------------------------------------------------ jacobian
 
 class _MapGrad(Op):
-    """Stack ``g(i)`` for i in range(n): evaluates an inner graph once per row.
+    """Stack ``row(i)`` for i in range(n), evaluating an inner graph once per row.
 
-    Used by ``jacobian`` until symbolic loops (scan) exist.
+    Inputs: n, then the values of ``inner_inputs`` (every free variable of the
+    inner graph but ``index``: graph inputs and shared variables). ``row_shape``
+    is the row's symbolic shape in terms of ``inner_inputs``. Used by jacobian
+    and hessian until symbolic loops (scan) exist.
     """
 
     __props__ = ("key",)
 
-    def __init__(self, index, inner_inputs, inner_output):
+    def __init__(self, index, inner_inputs, inner_output, row_shape, name="jacobian"):
         self.index = index
-        self.inner_inputs = inner_inputs
+        self.inner_inputs = list(inner_inputs)
         self.inner_output = inner_output
+        self.row_shape = list(row_shape)
+        self.name = name
         self.key = id(self)
+        self._order = None
+
+    def __str__(self):
+        return f"MapGrad{{{self.name}}}"
 
     def make_node(self, n, *outer):
-        out_type = TensorType(self.inner_output.dtype, shape=(None,) + self.inner_output.type.shape)
-        return Apply(self, [tb.as_tensor_variable(n)] + list(outer), [out_type()])
+        n = tb.as_tensor_variable(n)
+        if n.ndim != 0 or not _is_discrete(n):
+            raise TypeError(f"{self}: the row count must be an integer scalar, got {n} of type {n.type}")
+        if len(outer) != len(self.inner_inputs):
+            raise ValueError(f"{self}: expected {len(self.inner_inputs)} inner inputs, got {len(outer)}")
+        outer = [tb.as_tensor_variable(v) if not isinstance(v, Variable) else v for v in outer]
+        for k, (inner, v) in enumerate(zip(self.inner_inputs, outer)):
+            if getattr(inner.type, "dtype", None) != getattr(v.type, "dtype", None) or \
+                    getattr(inner.type, "ndim", None) != getattr(v.type, "ndim", None):
+                raise TypeError(f"{self}: input {k} {v} has type {v.type}, expected {inner.type}")
+        static_n = None
+        if isinstance(n, Constant):
+            static_n = int(n.data)
+        out_type = TensorType(self.inner_output.dtype, shape=(static_n,) + self.inner_output.type.shape)
+        return Apply(self, [n] + list(outer), [out_type()])
 
     def perform(self, node, inputs, output_storage):
         n, values = int(inputs[0]), inputs[1:]
+        if self._order is None:
+            self._order = io_toposort(self.inner_inputs + [self.index], [self.inner_output])
         env = dict(zip(self.inner_inputs, values))
-        rows = [_evaluate(self.inner_output, {**env, self.index: np.asarray(i, dtype="int64")}) for i in range(n)]
         dtype = node.outputs[0].type.dtype
-        shape = (n,) + tuple(np.shape(rows[0]) if rows else ())
-        output_storage[0][0] = np.asarray(rows, dtype=dtype).reshape(shape) if rows else np.zeros(
-            (0,) + tuple(s or 0 for s in self.inner_output.type.shape), dtype=dtype)
+        rows = []
+        for i in range(n):
+            env[self.index] = np.asarray(i, dtype=self.index.dtype)
+            rows.append(np.asarray(_evaluate(self._order, self.inner_output, env), dtype=dtype))
+        if rows:
+            out = np.stack(rows)
+        else:
+            shape_fn = _evaluate_shape(self, env)
+            out = np.zeros((0,) + shape_fn, dtype=dtype)
+        output_storage[0][0] = out
 
     def infer_shape(self, fgraph, node, input_shapes):
-        raise NotImplementedError("shape of a jacobian row needs evaluation")
+        mapping = dict(zip(self.inner_inputs, node.inputs[1:]))
+        row = clone_replace(self.row_shape, mapping, strict=False) if self.row_shape else []
+        return [(node.inputs[0],) + tuple(row)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        """d/d(inputs) of sum_i <G[i], row(i)>: another map over i, summed over rows."""
+        (g_out,) = output_grads
+        g_inner = g_out.type()
+        cost = tm.sum(tm.mul(g_inner[self.index], self.inner_output))
+        result = [_zeros_for(inputs[0])]
+        float_inner = [v for v in self.inner_inputs if _is_float(v)]
+        grads = dict(zip(float_inner, grad(cost, float_inner, disconnected_inputs="ignore",
+                                           return_disconnected="None"))) if float_inner else {}
+        for inner, outer in zip(self.inner_inputs, inputs[1:]):
+            g = grads.get(inner)
+            if g is None:
+                result.append(_zeros_for(outer) if not _is_float(outer) else DisconnectedType()())
+                continue
+            shape = symbolic_shape(inner)
+            rows = _MapGrad(self.index, self.inner_inputs + [g_inner], g, shape, name=f"{self.name}_grad")(
+                inputs[0], *inputs[1:], g_out)
+            result.append(tm.sum(rows, axis=0))
+        return result
+
+    def connection_pattern(self, node):
+        return [[False]] + [[True] for _ in node.inputs[1:]]
 
 
-def _evaluate(output, env):
-    """Evaluate a graph with Op.perform (no compilation): for small inner graphs."""
+def _evaluate(order, output, env):
+    """Evaluate a small inner graph with Op.perform (no compilation), nodes in ``order``."""
     values = dict(env)
-    for node in io_toposort(list(env), [output]):
+    for node in order:
         ins = [values[i] if i in values else i.data for i in node.inputs]
         storage = [[None] for _ in node.outputs]
         node.op.perform(node, ins, storage)
@@ -307,8 +402,27 @@ def _evaluate(output, env):
     return values[output] if output in values else output.data
 
 
+def _evaluate_shape(op, env):
+    """The row shape of a MapGrad with no rows, from its symbolic row shape."""
+    if not op.row_shape:
+        return ()
+    env = dict(env)
+    env[op.index] = np.asarray(0, dtype=op.index.dtype)
+    order = io_toposort(list(env), op.row_shape)
+    return tuple(int(_evaluate(order, s, env)) for s in op.row_shape)
+
+
+def _free_inputs(outputs, exclude):
+    """Ownerless non-constant variables the outputs depend on (shared variables included)."""
+    return [v for v in ancestors(outputs) if v.owner is None and not isinstance(v, Constant) and v not in exclude]
+
+
 def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
-    """d expression[i] / d wrt for a vector (or scalar) expression; a list of wrt gives a list."""
+    """d expression[i] / d wrt, shaped expression.shape + wrt.shape; a list of wrt gives a list.
+
+    A scalar expression gives its gradient; an expression of more than one
+    dimension is flattened first. The number of rows may be symbolic.
+    """
     expression = tb.as_tensor_variable(expression)
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
@@ -317,24 +431,30 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
         return res[0] if single else res
     if expression.ndim != 1:
         expression = expression.flatten()
-    index = TensorType("int64", ())("i")
+    index = TensorType("int64", ())("jacobian_row")
     results = []
     for w in wrt_list:
         row = grad(expression[index], w, consider_constant, disconnected_inputs)
-        free = [v for v in ancestors([row]) if v.owner is None and not isinstance(v, Constant) and v is not index]
+        shape = symbolic_shape(w)
+        free = _free_inputs([row, w] + list(shape), exclude={index})
         n = expression.shape[0]
-        results.append(_MapGrad(index, free, row)(n, *free))
+        if expression.type.shape[0] is not None:
+            n = tb.constant(expression.type.shape[0], dtype="int64")
+        results.append(_MapGrad(index, free, row, shape)(n, *free))
     return results[0] if single else results
 
 
 def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
     """Matrix of second derivatives of scalar ``cost`` with respect to each vector in ``wrt``."""
+    cost = tb.as_tensor_variable(cost)
+    if cost.ndim != 0:
+        raise TypeError(f"hessian: cost must be a scalar, got {cost} with {cost.ndim} dimensions")
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
     out = []
     for w in wrt_list:
-        if w.ndim != 1:
-            raise TypeError(f"hessian: wrt must be vectors, got {w} with {w.ndim} dimensions")
+        if getattr(w, "ndim", None) != 1:
+            raise TypeError(f"hessian: wrt must be vectors, got {w} with {getattr(w, 'ndim', '?')} dimensions")
         g = grad(cost, w, consider_constant, disconnected_inputs)
         out.append(jacobian(g, w, consider_constant, disconnected_inputs))
     return out[0] if single else out
@@ -457,6 +577,8 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
         rng = np.random.default_rng(42)
     elif isinstance(rng, np.random.RandomState):
         rng = np.random.default_rng(rng.randint(2 ** 31))
+    if not isinstance(pt, (list, tuple)):
+        raise TypeError(f"verify_grad: pt must be a list of arrays (one per input of fun), got {type(pt).__name__}")
     pt = [np.array(p) for p in pt]
     for i, p in enumerate(pt):
         if p.dtype.kind not in "fc":
@@ -484,7 +606,8 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
         numeric = numeric_grad(cost_fn, work, eps)
         for i, (a, n) in enumerate(zip(analytic, numeric)):
             if a.shape != n.shape:
-                raise GradientError(i, 0, n.shape, a.shape, n.shape, np.inf, np.inf, abs_tol, rel_tol)
+                raise GradientError(i, 0, n.shape, f"array of shape {a.shape}", f"array of shape {n.shape}",
+                                    np.inf, np.inf, abs_tol, rel_tol)
             abs_err = np.abs(a - n)
             rel_err = abs_err / np.maximum(np.abs(a) + np.abs(n), 1e-8)
             bad = (abs_err > abs_tol) & (rel_err > rel_tol)

@@ -1,98 +1,174 @@
 """``function``: compile symbolic inputs and outputs (and updates) into a callable.
 
-The pipeline: apply ``givens``, gather the shared variables the graph reads
-(they become implicit inputs), build a FunctionGraph, hand it to the
-rewriter chosen by the mode, then to the linker.
+The pipeline: apply ``givens``, gather the default updates and the shared
+variables the graph reads (they become implicit inputs), build a
+FunctionGraph, hand it to the rewriter chosen by the mode, then to the
+linker. A call checks its arguments, runs every node, and only then writes
+the updates, so a failing call leaves every shared variable unchanged.
 """
 
 import time
 import warnings
-from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
 import symtensor.tensor.basic as tb
 from symtensor.compile.io import In, Out
-from symtensor.compile.mode import get_mode
+from symtensor.compile.mode import get_mode, linker_for
+from symtensor.compile.profiling import CallStats
 from symtensor.compile.sharedvalue import SharedVariable
 from symtensor.config import config
-from symtensor.graph.basic import Constant, Variable, ancestors, clone_replace, format_trace
+from symtensor.graph import fgraph as _fg
+from symtensor.graph.basic import Constant, Variable, ancestors, clone_replace, format_trace, view_roots
 from symtensor.graph.fgraph import FunctionGraph
-from symtensor.link.python import PythonLinker
 
 
 class UnusedInputError(ValueError):
     """An input of ``function`` is not needed by any output or update."""
 
 
+class MissingInputError(_fg.MissingInputError):
+    """An output depends on a non-shared, non-constant variable that is not an input."""
+
+    def __init__(self, message, variable=None):
+        ValueError.__init__(self, message)
+        self.variable = variable
+
+
 _REWRITERS = {}
 
 
 def register_rewriter(name, fn):
-    """The rewriting layer registers ``fn(fgraph, mode)`` for its optimizer names."""
+    """The rewriting layer registers ``fn(fgraph, mode)`` for an optimizer name (``Mode.optimizer``)."""
     _REWRITERS[name] = fn
 
 
-def _linker_for(mode):
-    return PythonLinker()
-
+# ------------------------------------------------------------------ updates
 
 def _as_update_pairs(updates):
+    """``updates`` as a list of (shared, expression) pairs.
+
+    Any mapping is accepted: all update expressions are computed from the
+    values before the call and written together afterwards, so their order
+    cannot change the result (which is why a plain dict is fine here, where
+    Theano warned).
+    """
     if updates is None:
         return []
-    if isinstance(updates, dict):
-        if not isinstance(updates, OrderedDict) and len(updates) > 1 and type(updates) is not dict:
-            raise TypeError("updates must be a list of pairs or an ordered dict")
+    if isinstance(updates, Mapping):
         pairs = list(updates.items())
-    else:
+    elif isinstance(updates, (list, tuple)):
         pairs = list(updates)
-    out = []
-    seen = set()
+    else:
+        raise TypeError(f"function: updates must be a list of (shared_variable, expression) pairs or a dict, "
+                        f"got {type(updates).__name__}")
+    out, seen = [], set()
     for k, pair in enumerate(pairs):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise TypeError(f"update {k} must be a (shared_variable, new_expression) pair, got {pair!r}")
         var, expr = pair
         if not isinstance(var, SharedVariable):
             raise TypeError(f"update {k}: only shared variables can be updated, got {var!r} "
-                            f"({type(var).__name__})")
+                            f"({type(var).__name__}); create it with symtensor.shared(value)")
         if var in seen:
             raise ValueError(f"update {k}: shared variable {var} is updated twice")
         seen.add(var)
+        if not isinstance(expr, Variable):
+            try:
+                expr = tb.as_tensor_variable(expr)
+            except TypeError:
+                raise TypeError(f"update {k} of {var}: {expr!r} is not a symbolic expression") from None
         out.append((var, expr))
     return out
 
 
 def _coerce_update(var, expr, k):
     """The update expression as a variable of exactly the shared variable's type."""
-    if not isinstance(expr, Variable):
-        try:
-            expr = tb.as_tensor_variable(expr)
-        except TypeError:
-            raise TypeError(f"update {k} of {var}: {expr!r} is not a symbolic expression") from None
-    if expr.type == var.type:
+    if expr.type == var.type or var.type.convert_variable(expr) is not None:
         return expr
-    converted = var.type.convert_variable(expr)
-    if converted is None and hasattr(var.type, "broadcastable") and hasattr(expr.type, "broadcastable") \
-            and expr.type.dtype == var.type.dtype and expr.type.ndim == var.type.ndim:
-        converted = tb.patternbroadcast(expr, var.type.broadcastable)
-        if converted.type != var.type and not var.type.is_super(converted.type):
-            converted = None
-    if converted is None:
-        raise TypeError(f"update {k}: the update of shared variable {var} (type {var.type}) has type {expr.type}; "
-                        "an update must have the same type as its shared variable "
-                        f"(cast it with .astype('{getattr(var.type, 'dtype', '?')}')). The update expression was "
-                        f"created at:\n{format_trace(getattr(expr.tag, 'trace', []))}")
-    return converted
+    vt, et = var.type, expr.type
+    if hasattr(vt, "broadcastable") and hasattr(et, "broadcastable") and et.dtype == vt.dtype \
+            and et.ndim == vt.ndim:
+        converted = tb.patternbroadcast(expr, vt.broadcastable)
+        if converted.type == vt or vt.is_super(converted.type):
+            return converted
+    if getattr(vt, "dtype", None) != getattr(et, "dtype", None) and getattr(vt, "ndim", -1) == getattr(et, "ndim", -2):
+        hint = (f"the dtypes differ; cast the update, e.g. updates=[({var}, new_value.astype('{vt.dtype}'))] "
+                f"(or symtensor.tensor.cast(new_value, '{vt.dtype}'))")
+    elif getattr(vt, "ndim", None) != getattr(et, "ndim", None):
+        hint = f"the number of dimensions differs ({getattr(vt, 'ndim', '?')} != {getattr(et, 'ndim', '?')})"
+    else:
+        hint = "the broadcastable pattern or static shape differs"
+    raise TypeError(f"update {k}: the update of shared variable {var} (type {vt}) has type {et}; an update must "
+                    f"have the same type as its shared variable: {hint}. The update expression was created at:\n"
+                    f"{format_trace(getattr(expr.tag, 'trace', []))}")
 
+
+def _apply_givens(givens, variables):
+    """``variables`` with the ``givens`` substitutions made (a copy of their graph)."""
+    if not givens:
+        return list(variables)
+    if isinstance(givens, Mapping):
+        pairs = list(givens.items())
+    elif isinstance(givens, (list, tuple)):
+        pairs = list(givens)
+    else:
+        raise TypeError(f"givens must be a dict or a list of (variable, replacement) pairs, got {type(givens).__name__}")
+    replace = {}
+    for pair in pairs:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise TypeError(f"givens: expected (variable, replacement) pairs, got {pair!r}")
+        old, new = pair
+        if not isinstance(old, Variable):
+            raise TypeError(f"givens: keys must be symbolic variables, got {type(old).__name__} {old!r}")
+        if isinstance(old, Constant):
+            raise TypeError(f"givens: the constant {old} cannot be replaced")
+        if not isinstance(new, Variable):
+            try:
+                new = tb.as_tensor_variable(new)
+            except TypeError:
+                raise TypeError(f"givens: the replacement of {old} must be a variable or a value, "
+                                f"got {type(new).__name__}") from None
+        if old.type != new.type:
+            converted = old.type.convert_variable(new)
+            if converted is None:
+                hint = ""
+                if getattr(old.type, "dtype", None) != getattr(new.type, "dtype", None):
+                    hint = f"; cast the replacement with .astype('{old.type.dtype}')"
+                raise TypeError(f"givens: cannot replace {old} (type {old.type}) by {new} (type {new.type}): "
+                                f"the types must match{hint}")
+            new = converted
+        if old in replace:
+            raise ValueError(f"givens: {old} is replaced twice")
+        replace[old] = new
+    return clone_replace(list(variables), replace, strict=False)
+
+
+def _default_updates(outputs, updates, no_default_updates):
+    """(shared, default_update) pairs for the shared variables the graph reads and nobody updates."""
+    if no_default_updates is True:
+        return []
+    excluded = set(no_default_updates or ())
+    updated = {var for var, _ in updates}
+    pairs = []
+    for var in ancestors(list(outputs) + [e for _, e in updates]):
+        if (isinstance(var, SharedVariable) and getattr(var, "default_update", None) is not None
+                and var not in updated and var not in excluded):
+            pairs.append((var, var.default_update))
+            updated.add(var)
+    return pairs
+
+
+# ------------------------------------------------------------------ maker
 
 class FunctionMaker:
-    """Builds the FunctionGraph and the runner for one ``function`` call; ``f.maker``."""
+    """Builds the FunctionGraph and the runner for one ``function`` call (``f.maker``)."""
 
-    def __init__(self, inputs, outputs, updates, mode, on_unused_input, profile):
+    def __init__(self, inputs, outputs, updates, mode, on_unused_input, profile, accept_inplace=False):
         self.inputs = inputs
         self.mode = mode
         self.profile = profile
-        self.expanded_inputs = inputs
         self.outputs = outputs
         self.updates = updates
         in_vars = [i.variable for i in inputs]
@@ -108,18 +184,43 @@ class FunctionMaker:
                 seen.add(var)
                 shared_inputs.append(var)
         self.shared_inputs = shared_inputs
+        self.expanded_inputs = in_vars + shared_inputs
         self._check_unused(in_vars, out_vars, on_unused_input)
         self._check_missing(in_vars + shared_inputs, out_vars)
         start = time.perf_counter()
         self.fgraph = FunctionGraph(in_vars + shared_inputs, out_vars, clone=True)
+        if not accept_inplace:
+            for node in self.fgraph.apply_nodes:
+                if getattr(node.op, "destroy_map", None):
+                    raise TypeError(f"function: the graph contains the in-place operation {node} (it overwrites "
+                                    "an input); pass accept_inplace=True if that is intended")
         rewrite = _REWRITERS.get(mode.optimizer) if mode.optimizer else None
         if rewrite is not None:
             rewrite(self.fgraph, mode)
         self.rewrite_time = time.perf_counter() - start
         start = time.perf_counter()
-        self.linker = _linker_for(mode)
-        self.run = self.linker.make_function(self.fgraph)
+        self.linker = linker_for(mode)
+        if profile is not None:
+            self.run = self.linker.make_function(self.fgraph, profile=profile)
+        else:
+            self.run = self.linker.make_function(self.fgraph)
         self.link_time = time.perf_counter() - start
+        if profile is not None:
+            profile.rewrite_time, profile.link_time = self.rewrite_time, self.link_time
+            profile.compile_time = self.rewrite_time + self.link_time
+        self.destroyed_inputs = self._destroyed_inputs()
+
+    def _destroyed_inputs(self):
+        """Positions of the fgraph inputs that some node overwrites (destroy_map)."""
+        positions = {var: k for k, var in enumerate(self.fgraph.inputs)}
+        out = set()
+        for node in self.fgraph.apply_nodes:
+            for in_idxs in (getattr(node.op, "destroy_map", None) or {}).values():
+                for i in in_idxs:
+                    for root in view_roots(node.inputs[i]):
+                        if root in positions:
+                            out.add(positions[root])
+        return sorted(out)
 
     @staticmethod
     def _check_unused(in_vars, out_vars, on_unused_input):
@@ -141,35 +242,37 @@ class FunctionMaker:
             if var.owner is None and var not in known and not isinstance(var, Constant):
                 raise MissingInputError(
                     f"function needs the value of {var} (type {var.type}) to compute its outputs, but it is "
-                    f"not one of the inputs. It was created at:\n{var.creation_site()}")
+                    f"not one of the inputs. It was created at:\n{var.creation_site()}", var)
 
 
-class MissingInputError(ValueError):
-    """An output depends on a non-shared, non-constant variable that is not an input."""
-
+# ------------------------------------------------------------------ callable
 
 class Function:
     """A compiled function. Call it with positional or keyword arguments."""
 
-    def __init__(self, maker, single_output, name, trust_input=False):
+    def __init__(self, maker, output_keys, name, trust_input=False):
         self.maker = maker
         self.name = name
         self.trust_input = trust_input
-        self._single = single_output
+        #: None: a single output; a list of names: a dict result; else: a list result
+        self._output_keys = output_keys
         self._inputs = maker.inputs
         self._shared = maker.shared_inputs
         self._n_outputs = len(maker.outputs)
         self._borrow = [o.borrow for o in maker.outputs]
         self._update_vars = [var for var, _ in maker.updates]
+        n_in = len(self._inputs)
+        self._copy_inputs = [k for k in maker.destroyed_inputs
+                             if k >= n_in or not self._inputs[k].mutable]
+        self._constants = [v.data for v in maker.fgraph.variables if isinstance(v, Constant)
+                           and isinstance(getattr(v, "data", None), np.ndarray)]
         self._by_name = {}
         for k, inp in enumerate(self._inputs):
             if inp.name is not None:
-                if inp.name in self._by_name:
-                    self._by_name[inp.name] = None  # ambiguous
-                else:
-                    self._by_name[inp.name] = k
+                self._by_name[inp.name] = None if inp.name in self._by_name else k  # None: ambiguous
         self.profile = maker.profile
-        self.defaults = [inp.value for inp in self._inputs]
+        self.defaults = [self._filter_one(k, inp.value) if inp.value is not None else None
+                         for k, inp in enumerate(self._inputs)]
         self.call_count = 0
 
     def _describe(self, k):
@@ -180,109 +283,112 @@ class Function:
 
     def _bind(self, args, kwargs):
         n = len(self._inputs)
+        fname = f" {self.name!r}" if self.name else ""
         if len(args) > n:
-            raise TypeError(f"symtensor function{' ' + repr(self.name) if self.name else ''} takes {n} "
-                            f"argument(s), got {len(args)}")
+            raise TypeError(f"symtensor function{fname} takes {n} argument(s), got {len(args)}")
         values = list(args) + [_MISSING] * (n - len(args))
         for key, value in kwargs.items():
             k = self._by_name.get(key, _MISSING)
             if k is _MISSING:
                 known = [i.name for i in self._inputs if i.name]
-                raise TypeError(f"symtensor function got an unexpected keyword argument {key!r}; "
+                raise TypeError(f"symtensor function{fname} got an unexpected keyword argument {key!r}; "
                                 f"input names are {known}")
             if k is None:
                 raise TypeError(f"keyword {key!r} is ambiguous: several inputs have that name")
             if values[k] is not _MISSING:
-                raise TypeError(f"symtensor function got multiple values for input {key!r}")
+                raise TypeError(f"symtensor function{fname} got multiple values for input {key!r}")
             values[k] = value
         for k, value in enumerate(values):
             if value is _MISSING:
                 if self.defaults[k] is None:
                     inp = self._inputs[k]
-                    raise TypeError(f"missing required input {k}"
-                                    f"{' (' + repr(inp.name) + ')' if inp.name else ''} of type {inp.variable.type}")
-                values[k] = self.defaults[k]
+                    raise TypeError(f"symtensor function{fname}: missing required input {k}"
+                                    f"{' (' + repr(inp.name) + ')' if inp.name else ''} of type "
+                                    f"{inp.variable.type}")
+                values[k] = _DEFAULT
         return values
 
-    def _filter(self, values):
-        out = []
-        for k, (inp, value) in enumerate(zip(self._inputs, values)):
-            try:
-                filtered = inp.variable.type.filter(value, strict=inp.strict,
-                                                    allow_downcast=inp.allow_downcast)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"{self._describe(k)}: {exc}") from None
-            if not inp.mutable and not inp.borrow and filtered is value:
-                pass  # read-only use: perform never writes to its inputs without a destroy_map
-            out.append(filtered)
-        return out
+    def _filter_one(self, k, value):
+        inp = self._inputs[k]
+        try:
+            return inp.variable.type.filter(value, strict=inp.strict, allow_downcast=inp.allow_downcast)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{self._describe(k)}: {exc}") from None
 
     def __call__(self, *args, **kwargs):
-        if self.trust_input and not kwargs:
+        if self.trust_input and not kwargs and len(args) == len(self._inputs):
             values = list(args)
         else:
-            values = self._filter(self._bind(args, kwargs))
+            values = self._bind(args, kwargs)
+            values = [self.defaults[k] if v is _DEFAULT else self._filter_one(k, v) for k, v in enumerate(values)]
         values.extend(s.container.value for s in self._shared)
-        start = time.perf_counter() if self.profile else None
+        protected = [v for v in values if isinstance(v, np.ndarray)] + self._constants
+        for k in self._copy_inputs:  # overwritten in place by some node: never the caller's (or a shared) array
+            values[k] = values[k].copy()
+        start = time.perf_counter() if self.profile is not None else None
         results = self.maker.run(values)
-        if self.profile:
+        if self.profile is not None:
             self.profile.record_call(time.perf_counter() - start)
         self.call_count += 1
         outputs = results[:self._n_outputs]
         new_values = results[self._n_outputs:]
-        # outputs never alias inputs, shared storage or each other unless borrowed
+        # outputs never alias inputs, shared storage, constants or each other unless borrowed
         for i, value in enumerate(outputs):
             if not self._borrow[i] and isinstance(value, np.ndarray) and (
-                    any(value is v or _shares(value, v) for v in values)
-                    or any(value is o or _shares(value, o) for o in outputs[:i])):
+                    _aliases(value, protected) or _aliases(value, outputs[:i])):
                 outputs[i] = value.copy()
-        # all checks passed and every node ran: only now touch the shared variables
-        for var, value in zip(self._update_vars, new_values):
-            if isinstance(value, np.ndarray) and any(_shares(value, o) for o in outputs):
-                value = value.copy()
+        # every node ran: only now touch the shared variables
+        for j, (var, value) in enumerate(zip(self._update_vars, new_values)):
+            if isinstance(value, np.ndarray):
+                own = var.container.value
+                others = [v for v in protected if v is not own] + outputs + list(new_values[:j])
+                if _aliases(value, others):
+                    value = value.copy()
             var.container.value = value
-        if self._single:
+        if self._output_keys is None:
             return outputs[0]
+        if isinstance(self._output_keys, list):
+            return dict(zip(self._output_keys, outputs))
         return outputs
 
+    def get_shared(self):
+        """The shared variables this function reads or updates."""
+        return list(self._shared)
+
     def copy(self):
-        return Function(self.maker, self._single, self.name, self.trust_input)
+        """A new Function over the same compiled graph and the same shared variables."""
+        return Function(self.maker, self._output_keys, self.name, self.trust_input)
 
     def free(self):
-        """Nothing is cached between calls by the python linker."""
+        """Nothing is kept between calls by the python linker."""
 
     def __repr__(self):
         return f"<symtensor.Function {self.name or ''} {len(self._inputs)} inputs, {self._n_outputs} outputs>"
 
 
-def _shares(a, b):
-    return isinstance(b, np.ndarray) and a.size > 0 and np.may_share_memory(a, b)
+def _aliases(value, others):
+    return any(value is o or (isinstance(o, np.ndarray) and value.size > 0 and np.may_share_memory(value, o))
+               for o in others)
 
 
-class _Missing:
+class _Marker:
+    def __init__(self, name):
+        self.name = name
+
     def __repr__(self):
-        return "<missing>"
+        return f"<{self.name}>"
 
 
-_MISSING = _Missing()
+_MISSING = _Marker("missing")
+_DEFAULT = _Marker("default")
 
 
-def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
-             accept_inplace=False, name=None, rebuild_strict=True, allow_input_downcast=None, profile=None,
-             on_unused_input=None, trust_input=False):
-    """Compile a callable computing ``outputs`` from ``inputs``, then applying ``updates``.
+# ------------------------------------------------------------------ function()
 
-    inputs: list of Variables or In. outputs: a Variable, a list (or None). updates: list of
-    (shared_variable, expression) pairs (or an ordered dict). givens: pairs (variable, replacement)
-    substituted before compiling.
-    """
+def _as_inputs(inputs, allow_input_downcast):
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"function: inputs must be a list or tuple of variables, got {type(inputs).__name__}; "
                         "wrap a single input in a list: function([x], ...)")
-    on_unused_input = on_unused_input or config.on_unused_input
-    if on_unused_input not in ("raise", "warn", "ignore"):
-        raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}")
-    mode = get_mode(mode)
     ins = []
     for k, inp in enumerate(inputs):
         if isinstance(inp, In):
@@ -291,23 +397,44 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
             item = In(inp)
         else:
             raise TypeError(f"function: input {k} must be a symbolic variable or In, got {type(inp).__name__} {inp!r}")
-        if isinstance(item.variable, Constant):
-            raise TypeError(f"function: input {k} ({item.variable}) is a constant; constants cannot be inputs")
-        if isinstance(item.variable, SharedVariable) and not isinstance(inp, In):
-            raise TypeError(f"function: input {k} ({item.variable}) is a shared variable; shared variables are "
+        var = item.variable
+        if isinstance(var, Constant):
+            raise TypeError(f"function: input {k} ({var}) is a constant; constants cannot be inputs")
+        if isinstance(var, SharedVariable):
+            raise TypeError(f"function: input {k} ({var}) is a shared variable; shared variables are "
                             "implicit inputs and cannot be listed (use givens to replace one)")
-        if item.variable.owner is not None:
-            raise TypeError(f"function: input {k} ({item.variable}) is computed by {item.variable.owner.op}; "
+        if var.owner is not None:
+            raise TypeError(f"function: input {k} ({var}) is computed by {var.owner.op}; "
                             "inputs must be free variables (use givens to substitute a value for it)")
+        if item.update is not None:
+            raise TypeError(f"function: input {k} ({var}) has an update; keep state in a shared variable "
+                            "and pass updates=[(shared, expression)] instead")
         if item.allow_downcast is None:
             item.allow_downcast = allow_input_downcast
         ins.append(item)
-    if len({id(i.variable) for i in ins}) != len(ins):
-        raise ValueError("function: the same variable appears twice among the inputs")
-    single = outputs is not None and not isinstance(outputs, (list, tuple))
-    out_list = [] if outputs is None else ([outputs] if single else list(outputs))
+    for k, item in enumerate(ins):
+        for j in range(k):
+            if ins[j].variable is item.variable:
+                raise ValueError(f"function: input {item.variable} appears twice (positions {j} and {k})")
+    return ins
+
+
+def _as_outputs(outputs):
+    """(list of Out, output_keys): keys None for a single output, a name list for a dict."""
+    if outputs is None:
+        return [], ()
+    if isinstance(outputs, Mapping):
+        keys = list(outputs)
+        for key in keys:
+            if not isinstance(key, str):
+                raise TypeError(f"function: the keys of an outputs dict must be strings, got {key!r}")
+        items, output_keys = [outputs[k] for k in keys], keys
+    elif isinstance(outputs, (list, tuple)):
+        items, output_keys = list(outputs), ()
+    else:
+        items, output_keys = [outputs], None
     outs = []
-    for k, out in enumerate(out_list):
+    for k, out in enumerate(items):
         if isinstance(out, Out):
             outs.append(out)
         elif isinstance(out, Variable):
@@ -317,66 +444,60 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
                 outs.append(Out(tb.as_tensor_variable(out)))
             except TypeError:
                 raise TypeError(f"function: output {k} must be a symbolic variable, got {type(out).__name__}") from None
+    return outs, output_keys
+
+
+def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
+             accept_inplace=False, name=None, rebuild_strict=True, allow_input_downcast=None, profile=None,
+             on_unused_input=None, trust_input=False):
+    """Compile a callable computing ``outputs`` from ``inputs``, then applying ``updates``.
+
+    inputs: list of Variables or In. outputs: a Variable (the call returns one value), a list
+    (returns a list), a dict of name -> Variable (returns a dict) or None. updates: (shared, expression)
+    pairs or a dict; all are computed from the pre-call values and written after every node ran.
+    givens: (variable, replacement) pairs substituted before compiling. no_default_updates: True, or a
+    list of shared variables whose ``default_update`` is not applied. allow_input_downcast: True lets
+    arguments lose precision; None (default) only lets Python floats become floatX/float32.
+    """
+    on_unused_input = on_unused_input or config.on_unused_input
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}")
+    mode = get_mode(mode)
+    ins = _as_inputs(inputs, allow_input_downcast)
+    outs, output_keys = _as_outputs(outputs)
     update_pairs = _as_update_pairs(updates)
-    if not no_default_updates:
-        updated = {v for v, _ in update_pairs}
-        for var in ancestors([o.variable for o in outs] + [e for _, e in update_pairs if isinstance(e, Variable)]):
-            if isinstance(var, SharedVariable) and var.default_update is not None and var not in updated:
-                update_pairs.append((var, var.default_update))
-                updated.add(var)
+    n_out = len(outs)
+    replaced = _apply_givens(givens, [o.variable for o in outs] + [e for _, e in update_pairs])
+    outs = [Out(v, o.borrow) for v, o in zip(replaced[:n_out], outs)]
+    update_pairs = [(var, e) for (var, _), e in zip(update_pairs, replaced[n_out:])]
+    defaults = _default_updates([o.variable for o in outs], update_pairs, no_default_updates)
+    if defaults:
+        exprs = _apply_givens(givens, [e for _, e in defaults])
+        update_pairs += [(var, e) for (var, _), e in zip(defaults, exprs)]
     update_pairs = [(var, _coerce_update(var, expr, k)) for k, (var, expr) in enumerate(update_pairs)]
-    if givens:
-        pairs = list(givens.items()) if isinstance(givens, dict) else list(givens)
-        replace = {}
-        for old, new in pairs:
-            if not isinstance(old, Variable):
-                raise TypeError(f"givens: keys must be symbolic variables, got {old!r}")
-            if not isinstance(new, Variable):
-                new = tb.as_tensor_variable(new)
-            if old.type != new.type:
-                converted = old.type.convert_variable(new)
-                if converted is None:
-                    raise TypeError(f"givens: cannot replace {old} (type {old.type}) by {new} (type {new.type}); "
-                                    "the types must match")
-                new = converted
-            replace[old] = new
-        new_outs = clone_replace([o.variable for o in outs] + [e for _, e in update_pairs], replace, strict=False)
-        outs = [Out(v, o.borrow) for v, o in zip(new_outs[:len(outs)], outs)]
-        update_pairs = [(var, e) for (var, _), e in zip(update_pairs, new_outs[len(outs):])]
     prof = None
     if profile or (profile is None and config.profile):
-        prof = CallStats(name)
-    maker = FunctionMaker(ins, outs, update_pairs, mode, on_unused_input, prof)
-    return Function(maker, single, name, trust_input)
+        prof = profile if isinstance(profile, CallStats) else CallStats(name)
+    maker = FunctionMaker(ins, outs, update_pairs, mode, on_unused_input, prof, accept_inplace)
+    return Function(maker, output_keys, name, trust_input)
 
 
-class CallStats:
-    """Call counts and times of a function (``profile=True``)."""
-
-    def __init__(self, name):
-        self.name = name
-        self.calls = 0
-        self.total_time = 0.0
-
-    def record_call(self, seconds):
-        self.calls += 1
-        self.total_time += seconds
-
-    def summary(self):
-        return f"Function {self.name or '<unnamed>'}: {self.calls} calls, {self.total_time:.6f} s"
-
-
-# ``var.eval()`` support: compile once per (variable, inputs) and cache
-_eval_cache = {}
-
+# ------------------------------------------------------------------ Variable.eval
 
 def _evaluate(var, inputs_to_values):
+    """``var.eval({x: value})``: compile once per set of inputs (cached on the variable), then call."""
+    if not isinstance(inputs_to_values, Mapping):
+        raise TypeError(f"eval: expected a dict {{variable: value}}, got {type(inputs_to_values).__name__}")
     keys = list(inputs_to_values)
-    cache_key = (var, tuple(keys))
-    fn = _eval_cache.get(cache_key)
+    for key in keys:
+        if not isinstance(key, Variable):
+            raise TypeError(f"eval: the keys must be symbolic variables, got {type(key).__name__} {key!r}")
+    cache = var.__dict__.setdefault("_eval_cache", {})
+    cache_key = tuple(keys)
+    fn = cache.get(cache_key)
     if fn is None:
         fn = function(keys, var, on_unused_input="ignore")
-        _eval_cache[cache_key] = fn
+        cache[cache_key] = fn
     return fn(*[inputs_to_values[k] for k in keys])
 
 

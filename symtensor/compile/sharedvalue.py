@@ -24,8 +24,10 @@ class Container:
     def filter(self, value):
         try:
             return self.type.filter(value, strict=self.strict, allow_downcast=self.allow_downcast)
-        except TypeError as exc:
-            raise TypeError(f"shared variable {self.name or '<unnamed>'}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            text = str(exc).replace("pass allow_input_downcast=True",
+                                    "create the shared variable with allow_downcast=True")
+            raise TypeError(f"shared variable {self.name or '<unnamed>'} of type {self.type}: {text}") from None
 
     def __repr__(self):
         return f"<{self.value!r}>"
@@ -97,7 +99,6 @@ def shared(value, name=None, strict=False, allow_downcast=None, **kwargs):
             var = ctor(value, name=name, strict=strict, allow_downcast=allow_downcast, **kwargs)
         except TypeError:
             continue
-        var.tag.trace = var.tag.trace
         return var
     raise TypeError(f"shared: no shared variable type for a value of type {type(value).__name__} "
                     f"with options {sorted(kwargs)}")

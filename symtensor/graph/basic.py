@@ -4,10 +4,9 @@ This module knows nothing about tensors: a Variable only carries a Type, and
 an Apply ties an Op to its input and output Variables.
 """
 
+import linecache
 import os
 import sys
-import traceback
-from collections import deque
 
 from symtensor.config import config
 
@@ -21,23 +20,36 @@ class Scratchpad:
         return f"Scratchpad({self.__dict__})"
 
 
+_IN_PACKAGE = {}
+
+
+def _is_package_file(filename):
+    """Cached: is ``filename`` part of symtensor (abspath per frame is the cost of tracing)."""
+    hit = _IN_PACKAGE.get(filename)
+    if hit is None:
+        hit = _IN_PACKAGE[filename] = os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+    return hit
+
+
 def user_trace(limit=None):
-    """The innermost user-code frames (outside symtensor) as (file, line, func, text)."""
+    """The innermost user-code frames (outside symtensor) as (file, line, func, text), outermost first."""
     limit = config.traceback__limit if limit is None else limit
     if limit <= 0:
         return []
     frames = []
+    known = _IN_PACKAGE.get
     frame = sys._getframe(1)
-    while frame is not None and len(frames) < limit:
-        filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep):
-            frames.append(frame)
+    while frame is not None:
+        code = frame.f_code
+        inside = known(code.co_filename)
+        if inside is None:
+            inside = _is_package_file(code.co_filename)
+        if not inside:
+            frames.append((code.co_filename, frame.f_lineno, code.co_name))
+            if len(frames) >= limit:
+                break
         frame = frame.f_back
-    out = []
-    for frame in reversed(frames):
-        summary = traceback.FrameSummary(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
-        out.append((summary.filename, summary.lineno, summary.name, summary.line or ""))
-    return out
+    return [(f, n, fn, linecache.getline(f, n).strip()) for f, n, fn in reversed(frames)]
 
 
 def format_trace(trace):
@@ -56,7 +68,7 @@ class Variable:
         self.index = index
         self.name = name
         self.tag = Scratchpad()
-        self.tag.trace = user_trace()
+        self.tag.trace = user_trace() if not _untraced_depth else []
         self.auto_name = f"auto_{Variable._next_id()}"
 
     _counter = 0
@@ -79,7 +91,7 @@ class Variable:
 
     def clone(self):
         """A new, ownerless Variable of the same type and name."""
-        cp = self.__class__(self.type, None, None, self.name)
+        cp = _untraced(lambda: self.__class__(self.type, None, None, self.name))
         cp.tag = _copy_tag(self.tag)
         return cp
 
@@ -93,6 +105,19 @@ class Variable:
 
     def creation_site(self):
         return format_trace(getattr(self.tag, "trace", []))
+
+
+_untraced_depth = 0
+
+
+def _untraced(make):
+    """Call ``make()`` without recording creation traces (clones copy the original's trace)."""
+    global _untraced_depth
+    _untraced_depth += 1
+    try:
+        return make()
+    finally:
+        _untraced_depth -= 1
 
 
 def _copy_tag(tag):
@@ -125,7 +150,7 @@ class Constant(Variable):
         return text if len(text) <= 20 else text[:17] + "..."
 
     def clone(self):
-        cp = self.__class__(self.type, self.data, self.name)
+        cp = _untraced(lambda: self.__class__(self.type, self.data, self.name))
         cp.tag = _copy_tag(self.tag)
         return cp
 
@@ -178,18 +203,28 @@ class Apply:
         return Apply(self.op, self.inputs, [o.clone() for o in self.outputs])
 
     def clone_with_new_inputs(self, inputs, strict=True):
-        """Re-apply the op to ``inputs``; with strict=False the op may re-type its outputs."""
-        assert len(inputs) == len(self.inputs)
-        if strict and all(a.type == b.type for a, b in zip(inputs, self.inputs)):
-            new = self.clone()
-            new.inputs = list(inputs)
-            return new
-        remake = self.op.make_node(*inputs)
+        """Re-apply the op to ``inputs``.
+
+        Inputs of the same types just get a copy of this node. Otherwise, with
+        strict=True each input must convert to the old input's type (else
+        TypeError); with strict=False the op's make_node re-types the outputs.
+        """
+        inputs = list(inputs)
+        if len(inputs) != len(self.inputs):
+            raise ValueError(f"{self.op}: {len(inputs)} new inputs for {len(self.inputs)} old ones")
         if strict:
-            for old, newo in zip(self.outputs, remake.outputs):
-                if old.type != newo.type:
-                    raise TypeError(f"{self.op}: new inputs change output type {old.type} -> {newo.type}")
-        return remake
+            for k, (new, old) in enumerate(zip(inputs, self.inputs)):
+                if new.type != old.type:
+                    converted = old.type.convert_variable(new)
+                    if converted is None:
+                        raise TypeError(f"{self.op}: new input {k} {new} has type {new.type}, "
+                                        f"which cannot replace {old} of type {old.type}")
+                    inputs[k] = converted
+        if all(a.type == b.type for a, b in zip(inputs, self.inputs)):
+            new = self.clone()
+            new.inputs = inputs
+            return new
+        return self.op.make_node(*inputs)
 
     def __str__(self):
         return f"{self.op}({', '.join(str(i) for i in self.inputs)})"
@@ -248,11 +283,13 @@ def applys_between(inputs, outputs):
 
 
 def vars_between(inputs, outputs):
+    """Every Variable on a path from ``inputs`` to ``outputs`` (both included)."""
     nodes = io_toposort(inputs, outputs)
-    out = list(inputs)
-    for node in nodes:
-        out.extend(v for v in node.inputs if v not in out)
-        out.extend(node.outputs)
+    out, seen = [], set()
+    for var in list(inputs) + [v for node in nodes for v in node.inputs + node.outputs] + list(outputs):
+        if var not in seen:
+            seen.add(var)
+            out.append(var)
     return out
 
 
@@ -261,58 +298,86 @@ def is_in_ancestors(node, target):
     return any(v.owner is target for v in ancestors(node.outputs))
 
 
-def clone_get_equiv(inputs, outputs, copy_inputs=True, memo=None):
-    """Clone the graph from inputs to outputs; return the old -> new map."""
+def clone_get_equiv(inputs, outputs, copy_inputs=True, copy_orphans=None, memo=None):
+    """Clone the graph from inputs to outputs; return the old -> new map (Variables and Applys).
+
+    ``copy_inputs`` copies the given inputs; ``copy_orphans`` (default: same as
+    copy_inputs) copies other ownerless non-constant variables. Constants are
+    immutable and always shared.
+    """
+    copy_orphans = copy_inputs if copy_orphans is None else copy_orphans
     memo = {} if memo is None else memo
     for inp in inputs:
         if inp not in memo:
             memo[inp] = inp.clone() if copy_inputs else inp
+
+    def orphan(var):
+        if var not in memo:
+            memo[var] = var.clone() if copy_orphans and not isinstance(var, Constant) else var
+        return memo[var]
+
     for node in io_toposort(inputs, outputs):
-        for inp in node.inputs:
-            if inp not in memo:
-                memo[inp] = inp.clone() if (copy_inputs and inp.owner is None and not isinstance(inp, Constant)) else inp
-        new = node.clone_with_new_inputs([memo[i] for i in node.inputs], strict=False)
+        new_inputs = [memo[i] if i in memo else orphan(i) for i in node.inputs]
+        new = node.clone_with_new_inputs(new_inputs, strict=False)
         memo[node] = new
         for old, newo in zip(node.outputs, new.outputs):
             memo[old] = newo
             newo.name = old.name
             newo.tag = _copy_tag(old.tag)
     for out in outputs:
-        memo.setdefault(out, out.clone() if copy_inputs else out)
+        if out not in memo:
+            orphan(out)
     return memo
 
 
-def clone(inputs, outputs, copy_inputs=True):
-    equiv = clone_get_equiv(inputs, outputs, copy_inputs)
+def clone(inputs, outputs, copy_inputs=True, copy_orphans=None):
+    """Copies of ``inputs`` and ``outputs`` joined by a copy of the graph between them."""
+    equiv = clone_get_equiv(inputs, outputs, copy_inputs, copy_orphans)
     return [equiv[i] for i in inputs], [equiv[o] for o in outputs]
 
 
-def clone_replace(output, replace=None, strict=True):
-    """Copy of ``output``'s graph with ``replace`` ({old: new}) substituted."""
-    replace = dict(replace or {})
-    if isinstance(replace, (list, tuple)):
-        replace = dict(replace)
+def clone_replace(output, replace=None, strict=True, share_inputs=True):
+    """Copy of ``output``'s graph (a variable or a list) with ``replace`` substituted.
+
+    ``replace`` is a dict or a list of (old, new) pairs; old may be a graph
+    input or an inner variable. With strict=True a replacement must have (or
+    convert to) the type of what it replaces, else TypeError; with
+    strict=False the ops downstream re-type their outputs. The graph inputs
+    are shared unless share_inputs=False.
+    """
+    if replace is None:
+        pairs = []
+    elif isinstance(replace, dict):
+        pairs = list(replace.items())
+    else:
+        pairs = list(replace)
     single = isinstance(output, Variable)
     outputs = [output] if single else list(output)
     memo = {}
-    for old, new in replace.items():
-        if strict and old.type != new.type and not old.type.is_super(new.type):
-            raise TypeError(f"clone_replace: cannot replace {old} of type {old.type} by {new} of type {new.type}")
+    for old, new in pairs:
+        if not isinstance(old, Variable) or not isinstance(new, Variable):
+            raise TypeError(f"clone_replace: replace must map Variables to Variables, got {old!r} -> {new!r}")
+        if old.type != new.type:
+            converted = old.type.convert_variable(new)
+            if converted is not None:
+                new = converted
+            elif strict:
+                raise TypeError(f"clone_replace: cannot replace {old} of type {old.type} by {new} of type "
+                                f"{new.type}; pass strict=False to let the graph re-type itself")
         memo[old] = new
-    keep = graph_inputs(outputs, blockers=list(replace))
-    for var in keep:
-        memo.setdefault(var, var)
+
+    def leaf(var):
+        if var not in memo:
+            memo[var] = var if share_inputs or isinstance(var, Constant) else var.clone()
+        return memo[var]
+
     for node in io_toposort(list(memo), outputs):
-        new_inputs = [memo.get(i, i) for i in node.inputs]
-        if all(a is b for a, b in zip(new_inputs, node.inputs)):
-            for o in node.outputs:
-                memo[o] = o
-            continue
-        new = node.clone_with_new_inputs(new_inputs, strict=False)
+        new = node.clone_with_new_inputs([memo[i] if i in memo else leaf(i) for i in node.inputs], strict=False)
         for old, newo in zip(node.outputs, new.outputs):
             newo.name = old.name
+            newo.tag = _copy_tag(old.tag)
             memo[old] = newo
-    result = [memo.get(o, o) for o in outputs]
+    result = [memo[o] if o in memo else leaf(o) for o in outputs]
     return result[0] if single else result
 
 

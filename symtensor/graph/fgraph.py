@@ -6,6 +6,8 @@ change through callbacks (``on_attach``, ``on_import``, ``on_prune``,
 ``validate``.
 """
 
+from collections import Counter
+
 from symtensor.graph.basic import Apply, Constant, Variable, clone_get_equiv, io_toposort
 
 
@@ -13,18 +15,42 @@ class InconsistencyError(Exception):
     """A feature rejected the graph (e.g. two ops destroying one input)."""
 
 
+class AlreadyThere(Exception):
+    """Raised by a feature's on_attach when an equivalent feature is already attached."""
+
+
 class Output:
-    """Marks a FunctionGraph output in a client list: ``(Output(i), i)``."""
+    """Marks a FunctionGraph output in a client list: ``(Output(i), i)``.
+
+    Compares equal to another Output of the same index and to the string
+    "output" (Theano's marker), so either can be passed to change_node_input.
+    """
 
     def __init__(self, index):
         self.index = index
+
+    def __eq__(self, other):
+        if isinstance(other, Output):
+            return other.index == self.index
+        return other == "output"
+
+    def __hash__(self):
+        return hash(("output", self.index))
 
     def __repr__(self):
         return f"output[{self.index}]"
 
 
 class Feature:
-    """Base class of listeners attached to a FunctionGraph; all hooks optional."""
+    """Base class of listeners attached to a FunctionGraph; all hooks optional.
+
+    ``on_attach`` is called once; a feature that needs the nodes already in
+    the graph reads ``fgraph.apply_nodes`` / ``fgraph.toposort()`` there.
+    ``on_import`` is then called for every node that enters the graph,
+    ``on_prune`` for every node that leaves it, ``on_change_input`` for every
+    input (or output, node being an ``Output``) swapped, and ``validate``
+    raises InconsistencyError to veto the current state.
+    """
 
     def on_attach(self, fgraph):
         pass
@@ -45,8 +71,26 @@ class Feature:
         pass
 
 
+def _is_output(node):
+    return isinstance(node, Output) or (isinstance(node, str) and node == "output")
+
+
 class FunctionGraph:
+    """Inputs, outputs and the Apply nodes between them, with client lists.
+
+    ``clients[var]`` lists ``(node, i)`` for every use of var as input i of
+    node, and ``(Output(k), k)`` when var is output k.
+    """
+
     def __init__(self, inputs, outputs, features=None, clone=True):
+        inputs, outputs = list(inputs), list(outputs)
+        if len(set(inputs)) != len(inputs):
+            raise ValueError("FunctionGraph: an input is given more than once")
+        for inp in inputs:
+            if not isinstance(inp, Variable):
+                raise TypeError(f"FunctionGraph: input {inp!r} is not a Variable")
+            if inp.owner is not None:
+                raise ValueError(f"FunctionGraph input {inp} is computed by {inp.owner.op}; inputs must be ownerless")
         if clone:
             equiv = clone_get_equiv(inputs, outputs, copy_inputs=True)
             inputs = [equiv[i] for i in inputs]
@@ -60,51 +104,75 @@ class FunctionGraph:
         self.variables = set()
         self.clients = {}
         self._features = []
+        self._input_set = set()
         for inp in inputs:
-            if inp.owner is not None:
-                raise ValueError(f"FunctionGraph input {inp} is computed by {inp.owner.op}; inputs must be ownerless")
             self._add_input(inp)
-        for i, out in enumerate(outputs):
-            self._import_var(out, reason="init")
-            self.outputs.append(out)
-            self.clients[out].append((Output(i), i))
+        for out in outputs:
+            self.add_output(out, reason="init")
         for feature in features or ():
             self.attach_feature(feature)
 
     # -- construction
     def _add_input(self, var):
         self.inputs.append(var)
+        self._input_set.add(var)
         self.variables.add(var)
         self.clients.setdefault(var, [])
 
     def add_input(self, var):
-        if var not in self.inputs:
+        if var.owner is not None:
+            raise ValueError(f"FunctionGraph input {var} is computed by {var.owner.op}; inputs must be ownerless")
+        if var not in self._input_set:
             self._add_input(var)
 
     def add_output(self, var, reason=None):
         self._import_var(var, reason)
+        k = len(self.outputs)
         self.outputs.append(var)
-        self.clients[var].append((Output(len(self.outputs) - 1), len(self.outputs) - 1))
+        self.clients[var].append((Output(k), k))
 
     def _import_var(self, var, reason):
         if var in self.variables:
             return
         if var.owner is None:
-            if not isinstance(var, Constant) and var not in self.inputs:
+            if not isinstance(var, Constant):
                 raise MissingInputError(var)
             self.variables.add(var)
             self.clients.setdefault(var, [])
             return
         self._import_node(var.owner, reason)
 
-    def _import_node(self, node, reason):
-        for new in io_toposort([v for v in self.variables], node.outputs):
-            if new in self.apply_nodes:
+    def _new_nodes(self, node):
+        """Nodes that importing ``node`` brings in, inputs first; checks inputs before any change.
+
+        The walk stops at variables already in the graph, so the cost is the
+        size of what is new, not of the whole graph.
+        """
+        order, done = [], set()
+        stack = [(node, False)]
+        while stack:
+            cur, expanded = stack.pop()
+            if cur in done or cur in self.apply_nodes:
                 continue
+            if expanded:
+                done.add(cur)
+                order.append(cur)
+                continue
+            stack.append((cur, True))
+            for inp in reversed(cur.inputs):
+                if inp in self.variables:
+                    continue
+                if inp.owner is None:
+                    if not isinstance(inp, Constant):
+                        raise MissingInputError(inp)
+                elif inp.owner not in done:
+                    stack.append((inp.owner, False))
+        return order
+
+    def _import_node(self, node, reason):
+        for new in self._new_nodes(node):
             for inp in new.inputs:
                 if inp not in self.variables:
-                    if inp.owner is None and not isinstance(inp, Constant) and inp not in self.inputs:
-                        raise MissingInputError(inp)
                     self.variables.add(inp)
                     self.clients.setdefault(inp, [])
             self.apply_nodes.add(new)
@@ -118,42 +186,50 @@ class FunctionGraph:
     def import_node(self, node, reason=None):
         self._import_node(node, reason)
 
+    def import_var(self, var, reason=None):
+        self._import_var(var, reason)
+
     # -- removal
     def _prune_if_unused(self, var, reason):
-        if self.clients.get(var) or var in self.outputs:
-            return
-        node = var.owner
-        if node is None:
-            if var not in self.inputs:
+        """Drop ``var``'s node, and recursively its unused inputs', once nothing uses it (iterative)."""
+        stack = [var]
+        while stack:
+            var = stack.pop()
+            if self.clients.get(var) or var in self._input_set:
+                continue
+            node = var.owner
+            if node is None:
                 self.variables.discard(var)
                 self.clients.pop(var, None)
-            return
-        if node not in self.apply_nodes or any(self.clients.get(o) for o in node.outputs):
-            return
-        self.apply_nodes.discard(node)
-        for out in node.outputs:
-            self.variables.discard(out)
-            self.clients.pop(out, None)
-        self._callback("on_prune", node, reason)
-        for i, inp in enumerate(node.inputs):
-            self.clients[inp].remove((node, i))
-            self._prune_if_unused(inp, reason)
+                continue
+            if node not in self.apply_nodes or any(self.clients.get(o) for o in node.outputs):
+                continue
+            self.apply_nodes.discard(node)
+            for out in node.outputs:
+                self.variables.discard(out)
+                self.clients.pop(out, None)
+            self._callback("on_prune", node, reason)
+            for i, inp in enumerate(node.inputs):
+                self.clients[inp].remove((node, i))
+                stack.append(inp)
 
     # -- changes
     def change_node_input(self, node, i, new_var, reason=None):
-        if isinstance(node, Output):
+        """Make input i of ``node`` (or output i, for an Output / "output") be ``new_var``."""
+        if _is_output(node):
+            node = Output(i)
             old = self.outputs[i]
-            if old is new_var:
-                return
-            self._check_type(old, new_var)
-            self._import_var(new_var, reason)
+        else:
+            if node not in self.apply_nodes:
+                raise ValueError(f"change_node_input: {node} is not in this FunctionGraph")
+            old = node.inputs[i]
+        if old is new_var:
+            return
+        new_var = self._check_type(old, new_var)
+        self._import_var(new_var, reason)
+        if isinstance(node, Output):
             self.outputs[i] = new_var
         else:
-            old = node.inputs[i]
-            if old is new_var:
-                return
-            self._check_type(old, new_var)
-            self._import_var(new_var, reason)
             node.inputs[i] = new_var
         self.clients[old].remove((node, i))
         self.clients[new_var].append((node, i))
@@ -162,16 +238,21 @@ class FunctionGraph:
 
     @staticmethod
     def _check_type(old, new):
-        if old.type != new.type and not old.type.is_super(new.type):
+        """``new`` as a valid replacement of ``old`` (converted if needed), else TypeError."""
+        if not isinstance(new, Variable):
+            raise TypeError(f"cannot replace {old} by {new!r}, which is not a Variable")
+        if old.type == new.type or old.type.is_super(new.type):
+            return new
+        converted = old.type.convert_variable(new)
+        if converted is None:
             raise TypeError(f"cannot replace {old} (type {old.type}) by {new} (type {new.type})")
+        return converted
 
     def replace(self, var, new_var, reason=None, verbose=False):
-        """Make every client of ``var`` use ``new_var`` instead."""
-        if var not in self.variables:
+        """Make every client of ``var`` use ``new_var`` instead (a no-op if var is not in the graph)."""
+        if var not in self.variables or var is new_var:
             return
-        if var is new_var:
-            return
-        self._check_type(var, new_var)
+        new_var = self._check_type(var, new_var)
         for node, i in list(self.clients[var]):
             self.change_node_input(node, i, new_var, reason)
 
@@ -179,42 +260,56 @@ class FunctionGraph:
         for var, new_var in pairs:
             self.replace(var, new_var, reason)
 
-    def replace_validate(self, var, new_var, reason=None):
-        """Replace, then validate; undo the change if a feature objects."""
-        clients = list(self.clients.get(var, []))
-        self.replace(var, new_var, reason)
+    def replace_all_validate(self, pairs, reason=None):
+        """Replace every pair, then validate; undo all of them if a feature objects."""
+        changes = []
         try:
+            for var, new_var in pairs:
+                if var not in self.variables or var is new_var:
+                    continue
+                new_var = self._check_type(var, new_var)
+                for node, i in list(self.clients[var]):
+                    self.change_node_input(node, i, new_var, reason)
+                    changes.append((node, i, var))
             self.validate()
-        except InconsistencyError:
-            for node, i in clients:
+        except Exception:
+            for node, i, var in reversed(changes):
                 self.change_node_input(node, i, var, reason="revert")
             raise
 
+    def replace_validate(self, var, new_var, reason=None):
+        """Replace, then validate; undo the change (and re-raise) if a feature objects."""
+        self.replace_all_validate([(var, new_var)], reason)
+
     # -- features
     def attach_feature(self, feature):
+        """Attach ``feature`` and call its on_attach (not on_import for the nodes already there)."""
         if feature in self._features:
             return
+        try:
+            getattr(feature, "on_attach", _no_hook)(self)
+        except AlreadyThere:
+            return
         self._features.append(feature)
-        feature.on_attach(self)
-        for node in self.toposort():
-            feature.on_import(self, node, "attach")
 
     def remove_feature(self, feature):
         if feature in self._features:
             self._features.remove(feature)
-            feature.on_detach(self)
+            getattr(feature, "on_detach", _no_hook)(self)
 
     @property
     def features(self):
         return list(self._features)
 
     def _callback(self, name, *args):
-        for feature in self._features:
-            getattr(feature, name)(self, *args)
+        for feature in list(self._features):
+            getattr(feature, name, _no_hook)(self, *args)
 
     def validate(self):
         for feature in self._features:
-            feature.validate(self)
+            hook = getattr(feature, "validate", None)
+            if hook is not None:
+                hook(self)
         return True
 
     # -- queries
@@ -225,19 +320,50 @@ class FunctionGraph:
         return self.clients.get(var, [])
 
     def check_integrity(self):
+        """Raise AssertionError naming the first inconsistency between the bookkeeping and the graph."""
         nodes = set(io_toposort(self.inputs, self.outputs))
         if nodes != self.apply_nodes:
-            raise AssertionError("apply_nodes out of sync with the graph")
+            missing, extra = nodes - self.apply_nodes, self.apply_nodes - nodes
+            raise AssertionError(f"apply_nodes out of sync with the graph: missing {missing}, unreachable {extra}")
+        expected = {v: [] for v in self.inputs}
         for node in nodes:
             for i, inp in enumerate(node.inputs):
-                if (node, i) not in self.clients[inp]:
-                    raise AssertionError(f"client list of {inp} misses {node}")
+                if inp.owner is None and not isinstance(inp, Constant) and inp not in self._input_set:
+                    raise AssertionError(f"{node} reads {inp}, which is not an input of the graph")
+                expected.setdefault(inp, []).append((node, i))
+            for out in node.outputs:
+                expected.setdefault(out, [])
+        for k, out in enumerate(self.outputs):
+            expected.setdefault(out, []).append((Output(k), k))
+        if set(expected) != self.variables:
+            raise AssertionError(f"variables out of sync: missing {set(expected) - self.variables}, "
+                                 f"extra {self.variables - set(expected)}")
+        for var, uses in expected.items():
+            have = self.clients.get(var)
+            if have is None or Counter(map(_client_key, have)) != Counter(map(_client_key, uses)):
+                raise AssertionError(f"client list of {var} is {have}, expected {uses}")
+        if set(self.clients) != self.variables:
+            raise AssertionError(f"client lists kept for variables not in the graph: {set(self.clients) - self.variables}")
 
     def __str__(self):
         return f"FunctionGraph({', '.join(str(o) for o in self.outputs)})"
 
+    def clone_get_equiv(self):
+        """A copy of this graph (without features) and the old -> new map."""
+        equiv = clone_get_equiv(self.inputs, self.outputs, copy_inputs=True)
+        return FunctionGraph([equiv[i] for i in self.inputs], [equiv[o] for o in self.outputs], clone=False), equiv
+
     def clone(self):
-        return FunctionGraph(self.inputs, self.outputs, clone=True)
+        return self.clone_get_equiv()[0]
+
+
+def _no_hook(*args):
+    pass
+
+
+def _client_key(client):
+    node, i = client
+    return ("output", node.index, i) if isinstance(node, Output) else (id(node), i)
 
 
 class MissingInputError(ValueError):
@@ -253,4 +379,4 @@ class MissingInputError(ValueError):
         self.variable = var
 
 
-__all__ = ["FunctionGraph", "Feature", "InconsistencyError", "MissingInputError", "Output", "Apply"]
+__all__ = ["FunctionGraph", "Feature", "AlreadyThere", "InconsistencyError", "MissingInputError", "Output", "Apply"]

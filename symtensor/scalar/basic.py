@@ -69,6 +69,19 @@ def upgrade_to_float_no_complex(*types):
     return upgrade_to_float(*types)
 
 
+def same_out_float_only(type, *rest):
+    if type.dtype not in float_dtypes:
+        raise TypeError(f"this op only accepts float inputs, got {type.dtype}")
+    return (type,)
+
+
+def true_div_out(*types):
+    """Theano: integer / integer gives floatX; anything else upcasts."""
+    if all(t.dtype in discrete_dtypes for t in types):
+        return (ScalarType(config.floatX),)
+    return upcast_out(*types)
+
+
 def discrete_out(*types):
     dtype = upcast(*[t.dtype for t in types])
     if dtype not in discrete_dtypes:
@@ -211,14 +224,13 @@ def autocast_dtype(value):
             if info.min <= value <= info.max:
                 return dtype
         return "uint64" if value > 0 else "int64"
-    if isinstance(value, float):
-        if config.floatX == "float32":
-            return "float32"
-        if np.isfinite(value) and np.float32(value) == value:
-            return "float32"
-        if not np.isfinite(value):
-            return "float32"
-        return "float64"
+    if isinstance(value, float) and not isinstance(value, np.generic):  # np.float64 keeps its dtype
+        if config.floatX in ("float32", "float16"):
+            return config.floatX
+        # compare as Python floats: NumPy 2 would compare a float32 with a weak float in float32
+        with np.errstate(over="ignore"):
+            exact = float(np.float32(value)) == value
+        return "float32" if exact else "float64"
     if isinstance(value, complex):
         return "complex128"
     return np.asarray(value).dtype.name

@@ -14,8 +14,8 @@ from symtensor.graph.basic import Apply
 from symtensor.graph.null_type import grad_undefined
 from symtensor.scalar.basic import (
     BinaryScalarOp, ScalarOp, ScalarType, UnaryScalarOp, as_scalar, bool_out, complex_dtypes,
-    constant, continuous_dtypes, discrete_dtypes, discrete_out, float_dtypes, same_out, upcast,
-    upcast_out, upcast_out_no_complex, upgrade_to_float, upgrade_to_float_no_complex, zero_grad_of)
+    constant, continuous_dtypes, discrete_dtypes, discrete_out, float_dtypes, same_out, same_out_float_only,
+    true_div_out, upcast, upcast_out, upcast_out_no_complex, upgrade_to_float, upgrade_to_float_no_complex, zero_grad_of)
 
 
 def _is_discrete(var):
@@ -72,7 +72,7 @@ class Sub(BinaryScalarOp):
 
 
 class TrueDiv(BinaryScalarOp):
-    default_output_types = staticmethod(upgrade_to_float)
+    default_output_types = staticmethod(true_div_out)
 
     def impl(self, x, y):
         return np.true_divide(x, y)
@@ -419,7 +419,7 @@ def _softplus(x):
 
 
 Neg = _unary("Neg", np.negative, lambda x: _c(-1, x), same_out)
-Abs = _unary("Abs", np.abs, lambda x: sgn(x), same_out)
+Abs = _unary("Abs", np.abs, lambda x: sgn(x), _real_out)
 Sgn = _unary("Sgn", _sgn_impl, output_types=same_out, piecewise_constant=True)
 Sqr = _unary("Sqr", np.square, lambda x: _c(2, x) * x, same_out)
 Sqrt = _unary("Sqrt", np.sqrt, lambda x: _c(0.5, x) / sqrt(x))
@@ -460,10 +460,9 @@ Softplus = _unary("Softplus", _softplus, lambda x: sigmoid(x), upgrade_to_float_
 Floor = _unary("Floor", np.floor, output_types=upgrade_to_float_no_complex, piecewise_constant=True)
 Ceil = _unary("Ceil", np.ceil, output_types=upgrade_to_float_no_complex, piecewise_constant=True)
 Trunc = _unary("Trunc", np.trunc, output_types=upgrade_to_float_no_complex, piecewise_constant=True)
-RoundHalfToEven = _unary("RoundHalfToEven", np.round, output_types=upgrade_to_float_no_complex,
-                         piecewise_constant=True)
-RoundHalfAwayFromZero = _unary("RoundHalfAwayFromZero", _round_half_away,
-                               output_types=upgrade_to_float_no_complex, piecewise_constant=True)
+RoundHalfToEven = _unary("RoundHalfToEven", np.round, output_types=same_out_float_only, piecewise_constant=True)
+RoundHalfAwayFromZero = _unary("RoundHalfAwayFromZero", _round_half_away, output_types=same_out_float_only,
+                               piecewise_constant=True)
 Real = _unary("Real", np.real, lambda x: _c(1, x), _real_out)
 Imag = _unary("Imag", np.imag, output_types=_real_out, piecewise_constant=True)
 Conj = _unary("Conj", np.conj, lambda x: _c(1, x), same_out)

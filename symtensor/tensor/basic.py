@@ -6,6 +6,8 @@ import numpy as np
 
 import symtensor.tensor.elemwise as _elemwise
 import symtensor.tensor.math as _math
+import symtensor.tensor.shape as _shape
+import symtensor.tensor.subtensor as _subtensor
 import symtensor.tensor.variable as _variable
 from symtensor import scalar as ts
 from symtensor.config import config
@@ -39,13 +41,15 @@ def constant(x, name=None, ndim=None, dtype=None):
     """A TensorConstant holding ``x`` (Python numbers take the smallest exact dtype)."""
     if isinstance(x, Constant) and isinstance(x.type, TensorType):
         x = x.data
+    if dtype == "floatX":
+        dtype = config.floatX
     dtype = np.dtype(dtype).name if dtype is not None else _constant_dtype(x)
     arr = np.asarray(x, dtype=dtype)
     if ndim is not None:
         if arr.ndim > ndim:
             raise ValueError(f"constant: value of shape {arr.shape} has more than {ndim} dimensions")
         arr = arr.reshape((1,) * (ndim - arr.ndim) + arr.shape)
-    ttype = TensorType(arr.dtype.name, broadcastable=[s == 1 for s in arr.shape])
+    ttype = TensorType(arr.dtype.name, shape=arr.shape)  # a constant's shape is known
     return _variable.TensorConstant(ttype, arr, name)
 
 
@@ -108,6 +112,18 @@ def get_scalar_constant_value(v):
             return np.asarray(get_scalar_constant_value(v.owner.inputs[0]), dtype=v.dtype)
         if isinstance(op, (TensorFromScalar, ScalarFromTensor, Rebroadcast)):
             return get_scalar_constant_value(v.owner.inputs[0])
+        if isinstance(op, _subtensor.Subtensor) and v.ndim == 0 and len(op.idx_list) == 1 \
+                and isinstance(op.idx_list[0], int):
+            return _constant_vector_entry(v.owner.inputs[0], op.idx_list[0])
+        if isinstance(op, _elemwise.Elemwise) and v.ndim == 0 and all(i.ndim == 0 for i in v.owner.inputs):
+            # fold scalar arithmetic on constants (e.g. x.shape[0] * 2 with a static shape)
+            values = [np.asarray(get_scalar_constant_value(i), dtype=i.dtype) for i in v.owner.inputs]
+            storage = [[None] for _ in v.owner.outputs]
+            try:
+                op.perform(v.owner, values, storage)
+            except Exception:  # noqa: BLE001  (not foldable: leave it symbolic)
+                raise NotScalarConstantError(f"{v} is not a constant scalar") from None
+            return np.asarray(storage[v.owner.outputs.index(v)][0])
         static = getattr(op, "static_value", None)
         if static is not None:
             val = static(v.owner)
@@ -118,6 +134,23 @@ def get_scalar_constant_value(v):
 
 class NotScalarConstantError(ValueError):
     pass
+
+
+def _constant_vector_entry(vec, k):
+    """Entry ``k`` of a vector whose entries are known: a constant, a MakeVector or a static shape."""
+    n = vec.type.shape[0] if vec.ndim == 1 else None
+    if n is not None and -n <= k < n:
+        k %= n
+        if isinstance(vec, Constant):
+            return np.asarray(vec.data)[k]
+        owner = vec.owner
+        if owner is not None and isinstance(owner.op, MakeVector):
+            return np.asarray(get_scalar_constant_value(owner.inputs[k]), dtype=vec.dtype)
+        if owner is not None and isinstance(owner.op, _shape.Shape):
+            length = owner.inputs[0].type.shape[k]
+            if length is not None:
+                return np.asarray(length, dtype="int64")
+    raise NotScalarConstantError(f"entry {k} of {vec} is not a constant")
 
 
 # ------------------------------------------------------------ scalar <-> tensor
@@ -192,38 +225,90 @@ def make_vector(*items, dtype="int64"):
     return MakeVector(dtype)(*items)
 
 
-def as_shape(shape):
-    """A symbolic int64 vector from a tuple of ints / scalars or from a vector."""
-    if isinstance(shape, Variable) and isinstance(shape.type, TensorType) and shape.ndim == 1:
-        if shape.dtype not in ts.int_dtypes + ts.uint_dtypes:
-            raise TypeError(f"a shape must be integers, got {shape} of dtype {shape.dtype}")
-        return cast(shape, "int64")
-    if isinstance(shape, (numbers.Integral, Variable)):
+# ------------------------------------------------------------ user shapes
+# One way to read a shape given by a user: ``shape_scalars`` turns an int, a 0-d
+# integer tensor, a sequence of those, or an integer vector of static length
+# (such as ``x.shape``) into int64 0-d tensors. ``shape_vector`` packs them into
+# one int64 vector (vectors of unknown length pass through), and
+# ``static_lengths`` reads back the lengths that are known constants.
+
+def _is_vector_var(shape):
+    return isinstance(shape, Variable) and isinstance(shape.type, TensorType) and shape.ndim == 1
+
+
+def _check_int(var, what):
+    if var.dtype not in ts.int_dtypes + ts.uint_dtypes:
+        raise TypeError(f"{what} must be integers, got {var} of dtype {var.dtype}")
+
+
+def shape_scalars(shape, what="shape"):
+    """A user shape (int, 0-d integer tensor, sequence of those, or int vector of static length) ->
+    a list of int64 0-d tensors."""
+    if _is_vector_var(shape):
+        _check_int(shape, what)
+        n = shape.type.shape[0]
+        if n is None:
+            raise ValueError(f"{what}: the length of shape vector {shape} must be known statically; "
+                             "pass a tuple of scalars or a vector of known length")
+        if shape.owner is not None and isinstance(shape.owner.op, MakeVector):
+            return [cast(s, "int64") for s in shape.owner.inputs]
+        return [cast(shape[i], "int64") for i in range(n)]
+    if isinstance(shape, np.ndarray) and shape.ndim == 1:
+        shape = tuple(shape)
+    if isinstance(shape, (numbers.Integral, np.integer, Variable)):
         shape = (shape,)
-    items = []
+    if not isinstance(shape, (list, tuple)):
+        raise TypeError(f"{what} must be an int, a sequence of ints / integer scalars, or an integer vector; "
+                        f"got {shape!r}")
+    out = []
     for k, s in enumerate(shape):
+        if isinstance(s, (bool, np.bool_)) or (isinstance(s, float) and not float(s).is_integer()):
+            raise TypeError(f"{what} entry {k} must be an integer, got {s!r}")
+        if isinstance(s, float):
+            s = int(s)
         s = as_tensor_variable(s)
         if s.ndim != 0 or s.dtype not in ts.int_dtypes + ts.uint_dtypes:
-            raise TypeError(f"shape entry {k} ({s}) must be an integer scalar, got {s.ndim}-d {s.dtype}")
-        items.append(cast(s, "int64"))
+            raise TypeError(f"{what} entry {k} ({s}) must be an integer scalar, got a {s.ndim}-d {s.dtype} tensor")
+        out.append(cast(s, "int64"))
+    return out
+
+
+def shape_vector(shape, what="shape"):
+    """A user shape as one int64 vector (a vector variable of unknown length is kept, cast to int64)."""
+    if _is_vector_var(shape) and shape.type.shape[0] is None:
+        _check_int(shape, what)
+        return cast(shape, "int64")
+    items = shape_scalars(shape, what)
     if not items:
         return constant(np.zeros(0, dtype="int64"))
+    if all(isinstance(i, Constant) for i in items):
+        return constant(np.array([i.data for i in items], dtype="int64"))
     return MakeVector("int64")(*items)
 
 
-def static_shape_of(shape_vector, ndim):
-    """The lengths of a shape vector that are known constants (None elsewhere)."""
-    if isinstance(shape_vector, Constant):
-        return tuple(int(s) for s in shape_vector.data)
-    if shape_vector.owner is not None and isinstance(shape_vector.owner.op, MakeVector):
-        out = []
-        for s in shape_vector.owner.inputs:
-            try:
-                out.append(int(get_scalar_constant_value(s)))
-            except NotScalarConstantError:
-                out.append(None)
-        return tuple(out)
-    return (None,) * ndim
+def static_lengths(shape, ndim=None):
+    """The entries of a shape (list of scalars or int64 vector) that are known constants, None elsewhere."""
+    if _is_vector_var(shape):
+        n = shape.type.shape[0] if ndim is None else ndim
+        if isinstance(shape, Constant):
+            return tuple(int(s) for s in shape.data)
+        if shape.owner is not None and isinstance(shape.owner.op, MakeVector):
+            shape = shape.owner.inputs
+        elif shape.owner is not None and isinstance(shape.owner.op, _shape.Shape):
+            return tuple(shape.owner.inputs[0].type.shape)
+        elif shape.owner is not None and isinstance(shape.owner.op, _elemwise.Elemwise) \
+                and isinstance(shape.owner.op.scalar_op, ts.Cast):
+            return static_lengths(shape.owner.inputs[0], ndim)
+        else:
+            return (None,) * (n or 0)
+    return tuple(_static_int(s) for s in shape)
+
+
+def _static_int(s):
+    try:
+        return int(get_scalar_constant_value(s))
+    except NotScalarConstantError:
+        return None
 
 
 # ------------------------------------------------------------ casts and broadcast flags
@@ -324,15 +409,20 @@ class Alloc(Op):
 
     def make_node(self, value, *shape):
         value = as_tensor_variable(value)
-        lengths = shape_scalars(shape)
+        if len(shape) == 1 and _is_vector_var(shape[0]):
+            shape = shape[0]  # alloc(value, x.shape)
+        lengths = shape_scalars(shape, "Alloc: shape")
         if value.ndim > len(lengths):
             raise ValueError(f"Alloc: value {value} has {value.ndim} dims but only {len(lengths)} lengths were given")
-        static = []
-        for s in lengths:
-            try:
-                static.append(int(get_scalar_constant_value(s)))
-            except NotScalarConstantError:
-                static.append(None)
+        static = static_lengths(lengths)
+        for k, n in enumerate(static):
+            if n is not None and n < 0:
+                raise ValueError(f"Alloc: length {k} of the shape is negative ({n})")
+        for k in range(1, value.ndim + 1):
+            want, got = static[-k], value.type.shape[-k]
+            if want is not None and got is not None and got not in (1, want):
+                raise ValueError(f"Alloc: cannot broadcast value {value} of static shape {value.type.shape} "
+                                 f"to shape {static}")
         return Apply(self, [value] + lengths, [TensorType(value.dtype, shape=tuple(static))()])
 
     def perform(self, node, inputs, output_storage):
@@ -397,27 +487,11 @@ def ones_like(model, dtype=None, opt=False):
     return fill(model, constant(1, dtype=dtype or model.dtype))
 
 
-def shape_scalars(shape):
-    """A shape given as ints, 0-d integer tensors or a vector -> a list of int64 0-d tensors."""
-    if isinstance(shape, Variable) and isinstance(shape.type, TensorType) and shape.ndim == 1:
-        n = shape.type.shape[0]
-        if n is None:
-            raise ValueError(f"the length of shape vector {shape} must be known statically")
-        return [cast(shape[i], "int64") for i in range(n)]
-    if isinstance(shape, (numbers.Integral, Variable)):
-        shape = (shape,)
-    out = []
-    for k, s in enumerate(shape):
-        s = as_tensor_variable(s)
-        if s.ndim != 0 or s.dtype not in ts.int_dtypes + ts.uint_dtypes:
-            raise TypeError(f"shape entry {k} ({s}) must be an integer scalar, got a {s.ndim}-d {s.dtype} tensor")
-        out.append(cast(s, "int64"))
-    return out
-
-
 def zeros(shape, dtype=None):
-    return alloc(constant(0, dtype=dtype or config.floatX), *shape_scalars(shape))
+    """An array of zeros; ``shape`` is an int, a tuple/list of ints or scalars, or a vector such as x.shape."""
+    return alloc(constant(0, dtype=dtype or config.floatX), *shape_scalars(shape, "zeros: shape"))
 
 
 def ones(shape, dtype=None):
-    return alloc(constant(1, dtype=dtype or config.floatX), *shape_scalars(shape))
+    """An array of ones; ``shape`` as for ``zeros``."""
+    return alloc(constant(1, dtype=dtype or config.floatX), *shape_scalars(shape, "ones: shape"))

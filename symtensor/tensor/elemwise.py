@@ -131,6 +131,9 @@ class Elemwise(Op):
         return f"Elemwise{{{self.scalar_op}{extra}}}"
 
     def make_node(self, *inputs):
+        nin = self.scalar_op.nin
+        if nin >= 0 and len(inputs) != nin:
+            raise TypeError(f"{self}: expected {nin} inputs, got {len(inputs)}")
         inputs = [_basic.as_tensor_variable(i) for i in inputs]
         ndim = max((i.ndim for i in inputs), default=0)
         inputs = [i if i.ndim == ndim else
@@ -304,7 +307,7 @@ class CAReduce(Op):
             raise ValueError(f"{self}: cannot reduce an empty axis of an input of shape {x.shape} "
                              "(maximum/minimum have no identity)")
         if self.scalar_op.name in ("add", "mul"):
-            acc = self.acc_dtype or _ACC_DTYPE.get(x.dtype, x.dtype)
+            acc = self.acc_dtype or _ACC_DTYPE.get(x.dtype.name, x.dtype.name)  # keys are names, not np.dtype
             res = reducer(x, axis=self.axis, dtype=acc)
         else:
             res = reducer(x, axis=self.axis)

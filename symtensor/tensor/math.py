@@ -116,6 +116,45 @@ def iceil(x):
     return _basic.cast(ceil(x), "int64")  # noqa: F821
 
 
+def deg2rad(x):
+    """Degrees to radians."""
+    x = _basic.as_tensor_variable(x)
+    return mul(x, _basic.constant(np.pi / 180.0, dtype=ts.basic.upgrade_to_float_dtype(x.dtype)))  # noqa: F821
+
+
+def rad2deg(x):
+    """Radians to degrees."""
+    x = _basic.as_tensor_variable(x)
+    return mul(x, _basic.constant(180.0 / np.pi, dtype=ts.basic.upgrade_to_float_dtype(x.dtype)))  # noqa: F821
+
+
+def ceil_intdiv(a, b):
+    """Integer division rounded up: ``ceil(a / b)`` without going through floats."""
+    div = int_div(a, b)  # noqa: F821
+    rest = neq(mod(a, b), 0)  # noqa: F821
+    return add(div, _basic.cast(rest, div.dtype))  # noqa: F821
+
+
+def largest(*args):
+    """Elementwise maximum of any number of tensors."""
+    if not args:
+        raise TypeError("largest: needs at least one input")
+    out = args[0]
+    for a in args[1:]:
+        out = maximum(out, a)  # noqa: F821
+    return _basic.as_tensor_variable(out)
+
+
+def smallest(*args):
+    """Elementwise minimum of any number of tensors."""
+    if not args:
+        raise TypeError("smallest: needs at least one input")
+    out = args[0]
+    for a in args[1:]:
+        out = minimum(out, a)  # noqa: F821
+    return _basic.as_tensor_variable(out)
+
+
 def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
     a, b = _basic.as_tensor_variable(a), _basic.as_tensor_variable(b)
     close = le(abs_(sub(a, b)), add(atol, mul(rtol, abs_(b))))  # noqa: F821
@@ -321,7 +360,7 @@ class Dot(Op):
             raise ValueError(f"Dot: shapes {x.type.shape} and {y.type.shape} are not aligned")
         shape = x.type.shape[:-1] + y.type.shape[1:]
         dtype = ts.upcast(x.dtype, y.dtype)
-        return Apply(self, [x, y], [TensorType(dtype, shape=tuple(None if s == 1 and False else s for s in shape))()])
+        return Apply(self, [x, y], [TensorType(dtype, shape=shape)()])
 
     def perform(self, node, inputs, output_storage):
         x, y = inputs

@@ -123,16 +123,22 @@ class Reshape(Op):
 
     def make_node(self, x, shp):
         x = _basic.as_tensor_variable(x)
-        shp = _basic.as_shape(shp)
+        shp = _basic.shape_vector(shp, "Reshape: shape")
         if shp.type.shape[0] is not None and shp.type.shape[0] != self.ndim:
             raise ValueError(f"Reshape: shape {shp} has {shp.type.shape[0]} entries, expected {self.ndim}")
-        static = list(_basic.static_shape_of(shp, self.ndim))
-        static = [None if s is None or s < 0 else s for s in static]
-        if None not in x.type.shape and static.count(None) == 1 and all(
-                s is not None for s in _basic.static_shape_of(shp, self.ndim)):
+        requested = _basic.static_lengths(shp, self.ndim)
+        if sum(1 for s in requested if s is not None and s < 0) > 1:
+            raise ValueError(f"Reshape: at most one length may be -1, got shape {requested}")
+        if any(s is not None and s < -1 for s in requested):
+            raise ValueError(f"Reshape: negative length in shape {requested}")
+        static = [None if s is None or s < 0 else s for s in requested]
+        if None not in x.type.shape and None not in requested:
+            size = int(np.prod(x.type.shape))
             known = int(np.prod([s for s in static if s is not None]))
-            if known:
-                static[static.index(None)] = int(np.prod(x.type.shape)) // known
+            if -1 in requested and known:
+                static[requested.index(-1)] = size // known
+            if (-1 in requested and (known == 0 or size % known)) or (-1 not in requested and known != size):
+                raise ValueError(f"Reshape: cannot reshape {x} of static shape {x.type.shape} to {requested}")
         return Apply(self, [x, shp], [TensorType(x.dtype, shape=tuple(static))()])
 
     def perform(self, node, inputs, output_storage):
@@ -187,15 +193,13 @@ def reshape(x, newshape, ndim=None):
         newshape = (newshape,)
     if ndim is None:
         if isinstance(newshape, Variable):
-            shp = _basic.as_shape(newshape)
+            shp = _basic.shape_vector(newshape, "reshape: newshape")
             ndim = shp.type.shape[0]
             if ndim is None:
                 raise ValueError("reshape: the length of the new shape must be known; pass ndim=")
         else:
             ndim = len(newshape)
-    out = Reshape(ndim)(x, newshape)
-    # keep the broadcastable flags that are known from constant lengths of 1
-    return out
+    return Reshape(ndim)(x, newshape)
 
 
 def flatten(x, ndim=1, outdim=None):
@@ -215,7 +219,10 @@ def squeeze(x, axis=None):
     if axis is None:
         keep = [i for i, b in enumerate(x.broadcastable) if not b]
     else:
-        axes = [axis] if isinstance(axis, int) else list(axis)
+        axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+        for a in axes:
+            if not -x.ndim <= a < x.ndim:
+                raise ValueError(f"squeeze: axis {a} is out of range for {x.ndim}-d {x}")
         axes = [a % x.ndim for a in axes]
         for a in axes:
             if not x.broadcastable[a]:

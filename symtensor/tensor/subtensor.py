@@ -4,7 +4,8 @@ An index is stored as ``idx_list``: one entry per indexed axis, either an
 int, a ``"?"`` marker for a symbolic integer, or a ``("slice", a, b, c)``
 tuple whose parts are None, ints or ``"?"``. Symbolic parts are the op's
 extra inputs, in order. Constant indices live in the props, so equal
-indexing merges.
+indexing merges. ``getitem`` sends integer/boolean arrays to
+``advanced_subtensor`` and turns ``None`` (new axes) into a DimShuffle.
 """
 
 import numbers
@@ -12,6 +13,7 @@ import numbers
 import numpy as np
 
 import symtensor.tensor.basic as _basic
+import symtensor.tensor.elemwise as _elemwise
 from symtensor import scalar as ts
 from symtensor.config import config
 from symtensor.graph.basic import Apply, Constant, Variable
@@ -19,11 +21,12 @@ from symtensor.graph.op import Op
 from symtensor.tensor.type import TensorType
 
 SYMBOLIC = "?"
+INDEX_DTYPES = ts.int_dtypes + ts.uint_dtypes
 
 
 def _as_index_scalar(v, what):
     v = _basic.as_tensor_variable(v)
-    if v.ndim != 0 or v.dtype not in ts.int_dtypes + ts.uint_dtypes:
+    if v.ndim != 0 or v.dtype not in INDEX_DTYPES:
         raise TypeError(f"index {what} must be an integer scalar, got {v} ({v.ndim}-d {v.dtype})")
     return _basic.cast(v, "int64")
 
@@ -32,7 +35,9 @@ def _entry(part, inputs, what):
     """A slice part or integer index -> prop entry (int/None/'?'), appending symbolic inputs."""
     if part is None:
         return None
-    if isinstance(part, (numbers.Integral, np.integer)) and not isinstance(part, bool):
+    if isinstance(part, (numbers.Integral, np.integer)) and not isinstance(part, (bool, np.bool_)):
+        return int(part)
+    if isinstance(part, np.ndarray) and part.ndim == 0 and part.dtype.kind in "iu":
         return int(part)
     if isinstance(part, Constant) and np.ndim(part.data) == 0 and np.asarray(part.data).dtype.kind in "iu":
         return int(part.data)
@@ -52,6 +57,17 @@ def make_idx_list(index):
     return tuple(idx_list), inputs
 
 
+def n_symbolic(idx_list):
+    """How many extra inputs an idx_list needs."""
+    n = 0
+    for e in idx_list:
+        if isinstance(e, tuple):
+            n += sum(1 for p in e[1:] if p == SYMBOLIC)
+        elif e == SYMBOLIC:
+            n += 1
+    return n
+
+
 def build_index(idx_list, values):
     """Concrete NumPy index from the prop entries and the symbolic values."""
     it = iter(values)
@@ -69,23 +85,24 @@ def _static_slice_length(entry, n):
     parts = entry[1:]
     if n is None or SYMBOLIC in parts:
         return None
-    if parts[2] == 0:
-        raise ValueError("slice step cannot be zero")
     return len(range(*slice(*parts).indices(n)))
 
 
-def _check_idx_list(x, idx_list, opname):
+def _check_idx_list(x, idx_list, n_inputs, opname):
     if len(idx_list) > x.ndim:
         raise IndexError(f"{opname}: too many indices ({len(idx_list)}) for {x.ndim}-d {x}")
+    if n_inputs != n_symbolic(idx_list):
+        raise TypeError(f"{opname}: expected {n_symbolic(idx_list)} symbolic index inputs, got {n_inputs}")
     for axis, entry in enumerate(idx_list):
         if isinstance(entry, tuple) and entry[3] == 0:
             raise ValueError(f"{opname}: slice step cannot be zero")
         n = x.type.shape[axis]
         if isinstance(entry, int) and n is not None and not -n <= entry < n:
-            raise IndexError(f"{opname}: index {entry} is out of bounds for axis {axis} of length {n}")
+            raise IndexError(f"{opname}: index {entry} is out of bounds for axis {axis} of {x} with length {n}")
 
 
 def _out_shape(x, idx_list):
+    """Static output shape: sliced axes keep a length when it is computable, indexed axes disappear."""
     shape = []
     for axis, n in enumerate(x.type.shape):
         if axis < len(idx_list):
@@ -94,8 +111,11 @@ def _out_shape(x, idx_list):
                 shape.append(_static_slice_length(entry, n))
         else:
             shape.append(n)
-    # a slice of a broadcastable axis stays of length <= 1; keep it broadcastable only if surely 1
     return tuple(shape)
+
+
+def _sliced_ndim(x, idx_list):
+    return sum(1 for e in idx_list if isinstance(e, tuple)) + x.ndim - len(idx_list)
 
 
 class Subtensor(Op):
@@ -112,7 +132,7 @@ class Subtensor(Op):
 
     def make_node(self, x, *inputs):
         x = _basic.as_tensor_variable(x)
-        _check_idx_list(x, self.idx_list, str(self))
+        _check_idx_list(x, self.idx_list, len(inputs), str(self))
         inputs = [_as_index_scalar(i, "") for i in inputs]
         out = TensorType(x.dtype, shape=_out_shape(x, self.idx_list))()
         return Apply(self, [x] + inputs, [out])
@@ -180,15 +200,72 @@ class SliceLength(Op):
     def infer_shape(self, fgraph, node, input_shapes):
         return [()]
 
+    def L_op(self, inputs, outputs, output_grads):
+        return [_basic.zeros_like(i, dtype=config.floatX) for i in inputs]
+
+    def connection_pattern(self, node):
+        return [[False] for _ in node.inputs]
+
 
 def slice_length(n, start, stop, step):
+    """Symbolic (or, when everything is known, Python int) length of a slice of an axis of length n."""
     parts = (start, stop, step)
+    if isinstance(n, Constant) and np.ndim(n.data) == 0:
+        n = int(n.data)
     if all(isinstance(p, (int, type(None))) for p in parts) and isinstance(n, (int, np.integer)):
         return len(range(*slice(*parts).indices(int(n))))
-    if parts == (None, None, None):
+    if parts == (None, None, None) or parts == (None, None, 1):
         return n
     none_mask = tuple(p is None for p in parts)
     return SliceLength(none_mask)(n, *[p for p in parts if p is not None])
+
+
+# ------------------------------------------------------------------ values put into a tensor
+
+def _literal_fits(data, dtype):
+    """A constant (a literal in user code) may be stored in ``dtype`` if no information is lost."""
+    arr = np.asarray(data)
+    target = np.dtype(dtype)
+    if target.kind in "fc":
+        return arr.dtype.kind in "biuf" or (arr.dtype.kind == "c" and target.kind == "c")
+    if arr.dtype.kind not in "biu" or arr.size == 0:
+        return arr.dtype.kind in "biu"
+    return bool(np.array_equal(arr.astype(target).astype(arr.dtype), arr))
+
+
+def cast_value(x, y, opname):
+    """The value ``y`` of a set/increment, in x's dtype: safe casts and exact literals only."""
+    y = _basic.as_tensor_variable(y)
+    if y.dtype == x.dtype:
+        return y
+    if np.can_cast(y.dtype, x.dtype, casting="safe"):
+        return _basic.cast(y, x.dtype)
+    if isinstance(y, Constant) and _literal_fits(y.data, x.dtype):
+        return _basic.constant(np.asarray(y.data).astype(x.dtype), dtype=x.dtype)
+    raise TypeError(f"{opname}: cannot store values of dtype {y.dtype} ({y}) in the {x.dtype} tensor {x} "
+                    f"without loss of precision; cast the value first, e.g. y.astype('{x.dtype}')")
+
+
+def check_value_shape(target_shape, y, opname):
+    """``y`` must broadcast to the static shape of the indexed region (right-aligned, NumPy rules)."""
+    if y.ndim > len(target_shape):
+        raise TypeError(f"{opname}: the value {y} has {y.ndim} dimensions, more than the {len(target_shape)} "
+                        "of the indexed region")
+    for k, n in enumerate(y.type.shape):
+        want = target_shape[len(target_shape) - y.ndim + k]
+        if n is not None and want is not None and n != 1 and n != want:
+            raise ValueError(f"{opname}: cannot broadcast the value {y} of static shape {y.type.shape} "
+                             f"to the indexed region of shape {tuple(target_shape)}")
+
+
+def check_runtime_value(node, y, region_shape, opname):
+    """Like Elemwise: only the value's broadcastable axes (and missing leading ones) may be broadcast."""
+    offset = len(region_shape) - np.ndim(y)
+    for k, b in enumerate(node.inputs[1].type.broadcastable):
+        if not b and np.shape(y)[k] != region_shape[offset + k]:
+            raise ValueError(f"{opname}: the value of shape {np.shape(y)} does not fit the indexed region of shape "
+                             f"{tuple(region_shape)} (axis {k} of the value is not broadcastable; use "
+                             "T.addbroadcast, a row/col, or a value of the right shape)")
 
 
 class IncSubtensor(Op):
@@ -207,13 +284,10 @@ class IncSubtensor(Op):
         return f"{kind}Subtensor{{{_format_idx(self.idx_list)}{',inplace' if self.inplace else ''}}}"
 
     def make_node(self, x, y, *inputs):
-        x, y = _basic.as_tensor_variable(x), _basic.as_tensor_variable(y)
-        _check_idx_list(x, self.idx_list, str(self))
-        n_sliced = sum(1 for e in self.idx_list if isinstance(e, tuple)) + x.ndim - len(self.idx_list)
-        if y.ndim > n_sliced:
-            raise ValueError(f"{self}: the value {y} has {y.ndim} dimensions, more than the {n_sliced} of x{_format_idx(self.idx_list)}")
-        if not np.can_cast(y.dtype, x.dtype, casting="same_kind") and y.dtype != x.dtype:
-            raise TypeError(f"{self}: cannot put values of dtype {y.dtype} into {x.dtype} tensor {x}")
+        x = _basic.as_tensor_variable(x)
+        _check_idx_list(x, self.idx_list, len(inputs), str(self))
+        y = cast_value(x, y, str(self))
+        check_value_shape(_out_shape(x, self.idx_list), y, str(self))
         inputs = [_as_index_scalar(i, "") for i in inputs]
         return Apply(self, [x, y] + inputs, [x.type()])
 
@@ -222,6 +296,7 @@ class IncSubtensor(Op):
         out = x if self.inplace else x.copy()
         index = build_index(self.idx_list, values)
         try:
+            check_runtime_value(node, y, np.shape(out[index]), str(self))
             if self.set_instead_of_inc:
                 out[index] = y
             else:
@@ -244,13 +319,19 @@ class IncSubtensor(Op):
             gx = IncSubtensor(self.idx_list, set_instead_of_inc=True)(gz, _basic.zeros_like(y, dtype=gz.dtype), *rest)
         else:
             gx = gz
-        gy = Subtensor(self.idx_list)(gz, *rest)
-        gy = _sum_to_shape(gy, y)
+        gy = _sum_to_shape(Subtensor(self.idx_list)(gz, *rest), y)
         gx = _basic.zeros_like(x, dtype=config.floatX) if x.dtype in ts.discrete_dtypes else gx
         return [gx, gy] + [_basic.zeros_like(r, dtype=config.floatX) for r in rest]
 
     def connection_pattern(self, node):
         return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None and eval_points[1] is None:
+            return [None]
+        ex = _basic.zeros_like(inputs[0]) if eval_points[0] is None else eval_points[0]
+        ey = _basic.zeros_like(inputs[1]) if eval_points[1] is None else eval_points[1]
+        return [self(ex, ey, *inputs[2:])]
 
 
 def _sum_to_shape(g, y):
@@ -269,23 +350,40 @@ def _sum_to_shape(g, y):
 def _format_idx(idx_list):
     parts = []
     for e in idx_list:
-        if isinstance(e, tuple):
-            parts.append(":".join("" if p is None else str(p) for p in e[1:]).rstrip(":") or ":")
+        if e is None:
+            parts.append("newaxis")
+        elif isinstance(e, tuple):
+            text = ["" if p is None else str(p) for p in e[1:]]
+            parts.append(":".join(text if e[3] is not None else text[:2]))
         else:
             parts.append(str(e))
-    return ", ".join(parts)
+    return ", ".join(parts) if parts else "..."
 
 
-def _is_advanced(item):
-    if isinstance(item, (list, np.ndarray)) and not (isinstance(item, np.ndarray) and item.ndim == 0
-                                                       and item.dtype.kind in "iu"):
-        return True
-    if isinstance(item, Variable) and getattr(item.type, "ndim", 0) > 0:
-        return True
-    if isinstance(item, Variable) and getattr(item, "dtype", None) == "bool":
-        return True
+# ------------------------------------------------------------------ x[index]
+
+def _bool_ndim(item):
+    """ndim of a boolean mask index, or None when ``item`` is not one."""
+    if isinstance(item, Variable):
+        return item.ndim if getattr(item, "dtype", None) == "bool" else None
+    if isinstance(item, (list, np.ndarray, np.bool_, bool)):
+        if isinstance(item, list) and any(isinstance(e, Variable) for e in _basic._flatten(item)):
+            return None
+        arr = np.asarray(item)
+        return arr.ndim if arr.dtype == bool else None
+    return None
+
+
+def is_advanced(item):
+    """Does this index entry need advanced (array) indexing?"""
     if isinstance(item, (bool, np.bool_)):
         return True
+    if isinstance(item, np.ndarray):
+        return not (item.ndim == 0 and item.dtype.kind in "iu")
+    if isinstance(item, list):
+        return True
+    if isinstance(item, Variable):
+        return getattr(item.type, "ndim", 0) > 0 or getattr(item, "dtype", None) == "bool"
     return False
 
 
@@ -296,8 +394,14 @@ def expand_index(x, index):
     n_ell = sum(1 for i in index if i is Ellipsis)
     if n_ell > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    consumed = sum(1 for i in index if i is not None and i is not Ellipsis and not (
-        isinstance(i, Variable) and getattr(i, "dtype", None) == "bool" and False))
+    consumed = 0
+    for i in index:
+        if i is None or i is Ellipsis:
+            continue
+        nd = _bool_ndim(i)
+        consumed += 1 if nd is None else nd
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for {x.ndim}-d tensor {x}: the index {index} uses {consumed} dimensions")
     if n_ell:
         k = index.index(Ellipsis)
         index = index[:k] + (slice(None),) * (x.ndim - consumed) + index[k + 1:]
@@ -307,17 +411,16 @@ def expand_index(x, index):
 def getitem(x, index):
     """``x[index]``: basic indexing gives a view (Subtensor); arrays of ints or bools use advanced indexing."""
     index = expand_index(x, index)
-    if any(_is_advanced(i) for i in index):
+    if any(is_advanced(i) for i in index):
         return _advanced.advanced_getitem(x, index)
-    # new axes (None): index without them, then insert broadcastable axes
     plain = tuple(i for i in index if i is not None)
-    if len(plain) > x.ndim:
-        raise IndexError(f"too many indices ({len(plain)}) for {x.ndim}-d {x}")
     idx_list, inputs = make_idx_list(plain)
-    while idx_list and idx_list[-1] == ("slice", None, None, None):
+    while idx_list and idx_list[-1] in (("slice", None, None, None), ("slice", None, None, 1)):
         idx_list = idx_list[:-1]
-    out = Subtensor(idx_list)(x, *inputs) if idx_list else x
-    if any(i is None for i in index):
+    has_new = any(i is None for i in index)
+    # x[:] and x[...] stay an (identity) Subtensor so that set_subtensor(x[:], y) works
+    out = Subtensor(idx_list)(x, *inputs) if idx_list or not has_new else x
+    if has_new:
         pattern, k = [], 0
         for i in index:
             if i is None:
@@ -330,34 +433,55 @@ def getitem(x, index):
     return out
 
 
-def _inc_or_set(x, y, set_instead_of_inc, inplace=False, tolerate_inplace_aliasing=False):
+# ------------------------------------------------------------------ set_subtensor / inc_subtensor
+
+def _undo_dimshuffle(x, y, opname):
+    """For ``x = inner.dimshuffle(order)``: the value to put into ``inner``, i.e. y with the inverse shuffle."""
+    order = x.owner.op.new_order
+    inner = x.owner.inputs[0]
+    if y.ndim < x.ndim:
+        y = _basic.shape_padleft(y, x.ndim - y.ndim)
+    for pos, o in enumerate(order):
+        if o == "x" and not y.broadcastable[pos]:
+            y = _basic.addbroadcast(y, pos)  # checked at run time: a new axis has length 1
+    pattern = [order.index(a) if a in order else "x" for a in range(inner.ndim)]
+    return y.dimshuffle(pattern)
+
+
+def _inc_or_set(x, y, set_instead_of_inc):
     """Shared by inc_subtensor and set_subtensor: x must be the result of indexing."""
+    fname = "set_subtensor" if set_instead_of_inc else "inc_subtensor"
+    x = _basic.as_tensor_variable(x)
     y = _basic.as_tensor_variable(y)
-    if x.owner is None:
-        raise TypeError(f"{'set' if set_instead_of_inc else 'inc'}_subtensor: the first argument must be an "
-                        f"indexing result such as x[1:3], got {x}")
-    op = x.owner.op
+    if y.ndim > x.ndim:
+        raise TypeError(f"{fname}: the value {y} has {y.ndim} dimensions, more than the {x.ndim} of {x}")
+    op = x.owner.op if x.owner is not None else None
     if isinstance(op, Subtensor):
         base, rest = x.owner.inputs[0], x.owner.inputs[1:]
-        if y.dtype != base.dtype:
-            y = _basic.cast(y, base.dtype) if np.can_cast(y.dtype, base.dtype, "same_kind") else y
         return IncSubtensor(op.idx_list, set_instead_of_inc=set_instead_of_inc)(base, y, *rest)
-    if isinstance(op, _basic.Rebroadcast) or (hasattr(op, "new_order") and x.owner.inputs[0].owner is not None):
-        # x[None] / x[i, None] patterns: undo the dimshuffle on the value
+    if isinstance(op, (_advanced.AdvancedSubtensor1, _advanced.AdvancedSubtensor)):
+        return _advanced.advanced_inc_or_set(x, y, set_instead_of_inc)
+    if isinstance(op, _basic.Rebroadcast):
+        return _inc_or_set(x.owner.inputs[0], y, set_instead_of_inc)
+    if isinstance(op, _elemwise.DimShuffle):
+        # x[None], x[i][:, None], x[1:3].T ...: index the tensor under the shuffle with the unshuffled value
         inner = x.owner.inputs[0]
-        if hasattr(op, "new_order"):
-            keep = [i for i, o in enumerate(op.new_order) if o != "x"]
-            y_full = y if y.ndim == x.ndim else _basic.shape_padleft(y, x.ndim - y.ndim)
-            y_inner = y_full.dimshuffle([i for i in range(x.ndim) if i in keep]) if all(
-                y_full.broadcastable[i] for i in range(x.ndim) if i not in keep) else y_full.sum(
-                axis=[i for i in range(x.ndim) if i not in keep])
+        y_inner = _undo_dimshuffle(x, cast_value(inner, y, fname), fname)
+        inner_op = inner.owner.op if inner.owner is not None else None
+        if isinstance(inner_op, (Subtensor, _advanced.AdvancedSubtensor1, _advanced.AdvancedSubtensor,
+                                 _basic.Rebroadcast, _elemwise.DimShuffle)):
             return _inc_or_set(inner, y_inner, set_instead_of_inc)
-        return _inc_or_set(inner, y, set_instead_of_inc)
-    return _advanced.advanced_inc_or_set(x, y, set_instead_of_inc)
+        return IncSubtensor((), set_instead_of_inc=set_instead_of_inc)(inner, y_inner)
+    raise TypeError(f"{fname}: the first argument must be the result of indexing a tensor, such as x[1:3], "
+                    f"x[idx] or x[mask]; got {x}" + (f", the output of {op}" if op is not None else ""))
 
 
 def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False, tolerate_inplace_aliasing=False):
-    """The whole tensor that ``x`` indexes, with ``y`` added at the indexed positions."""
+    """The whole tensor that ``x`` indexes, with ``y`` added at the indexed positions.
+
+    Repeated integer indices accumulate (like ``np.add.at``). ``inplace`` is
+    accepted for compatibility; in-place updates are the rewriter's job.
+    """
     return _inc_or_set(x, y, set_instead_of_inc)
 
 

@@ -78,11 +78,11 @@ class TensorType(Type):
         converted = src.astype(self.dtype)
         if allow_downcast:
             return converted
-        python_float = isinstance(data, (float, list, tuple)) and src.dtype.name == "float64"
+        python_float = (type(data) is float or isinstance(data, (list, tuple))) and src.dtype.name == "float64"
         if np.can_cast(src.dtype, self.dtype, casting="safe"):
             return converted
-        if allow_downcast is None and python_float and self.dtype == config.floatX:
-            return converted  # Python floats may become floatX (Theano's rule)
+        if allow_downcast is None and python_float and self.dtype in (config.floatX, "float32"):
+            return converted  # Python floats may become floatX (Theano's rule) or float32
         if isinstance(data, (int, float, bool, list, tuple)) and src.dtype.kind in "biuf":
             same = np.array_equal(converted.astype(src.dtype), src, equal_nan=src.dtype.kind == "f")
             if same and (src.dtype.kind != "f" or self.numpy_dtype.kind == "f"):

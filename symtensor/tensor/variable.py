@@ -174,7 +174,7 @@ class _tensor_py_operators:
         return _shape.flatten(self, 1)
 
     def repeat(self, repeats, axis=None):
-        return _basic.repeat(self, repeats, axis)
+        return _extra_ops.repeat(self, repeats, axis)
 
     def fill(self, value):
         return _basic.fill(self, value)
@@ -235,7 +235,7 @@ class _tensor_py_operators:
         return _math.dot(self, other)
 
     def nonzero(self, return_matrix=False):
-        return _basic.nonzero(self, return_matrix)
+        return _extra_ops.nonzero(self, return_matrix)
 
     def sort(self, axis=-1, kind="quicksort", order=None):
         return _sort.sort(self, axis, kind, order)

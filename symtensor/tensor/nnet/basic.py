@@ -1,0 +1,420 @@
+"""Neural-network ops: softmax and log-softmax, activations and cross-entropies (Theano's ``T.nnet``).
+
+Softmax and LogSoftmax are ops of their own so that they are computed stably
+(shifted by the row max) and differentiate without forming ``exp`` of large
+values. Cross-entropies against class indices gather one entry per row with
+PickClass, whose gradient scatters back into that entry only: no division of
+the other (possibly zero) probabilities ever happens.
+"""
+
+import numbers
+
+import numpy as np
+
+import symtensor.tensor.basic as _basic
+import symtensor.tensor.elemwise as _elemwise
+import symtensor.tensor.math as _math
+from symtensor import scalar as ts
+from symtensor.config import config
+from symtensor.graph.basic import Apply
+from symtensor.graph.op import Op
+from symtensor.tensor.type import TensorType
+
+sigmoid = _math.sigmoid
+softplus = _math.softplus
+
+
+def _float_input(opname, x, argname="x"):
+    """``x`` as a tensor of at least one dimension and a float dtype, or a TypeError."""
+    x = _basic.as_tensor_variable(x)
+    if x.dtype not in ts.float_dtypes:
+        raise TypeError(f"{opname}: {argname} must be a float tensor, got {x} of dtype {x.dtype}")
+    if x.ndim < 1:
+        raise TypeError(f"{opname}: {argname} must have at least 1 dimension (the classes are on the last "
+                        f"axis), got a 0-d {x}")
+    return x
+
+
+def _sum_last(x):
+    return _math.sum(x, axis=-1, keepdims=True)
+
+
+def _shifted(x):
+    """``x`` minus its max along the last axis (rows that are all -inf are left unshifted)."""
+    m = np.max(x, axis=-1, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0)
+    return x - m
+
+
+# ------------------------------------------------------------------ softmax
+
+class Softmax(Op):
+    """exp(x) / sum(exp(x)) along the last axis, computed after subtracting the row max."""
+
+    def make_node(self, x):
+        x = _float_input("Softmax", x)
+        return Apply(self, [x], [TensorType(x.dtype, shape=x.type.shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        with np.errstate(invalid="ignore", divide="ignore"):
+            e = np.exp(_shifted(x))
+            out = e / e.sum(axis=-1, keepdims=True)
+        output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [softmax_grad(output_grads[0], outputs[0])]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [softmax_grad(eval_points[0], self(inputs[0]))]
+
+
+class SoftmaxGrad(Op):
+    """Vector-Jacobian product of softmax: ``sm * (dy - sum(dy * sm, last axis))``."""
+
+    def make_node(self, dy, sm):
+        dy = _float_input("SoftmaxGrad", dy, "dy")
+        sm = _float_input("SoftmaxGrad", sm, "sm")
+        if dy.ndim != sm.ndim:
+            raise TypeError(f"SoftmaxGrad: dy and sm must have the same rank, got {dy.ndim} and {sm.ndim}")
+        shape = tuple(a if a is not None else b for a, b in zip(dy.type.shape, sm.type.shape))
+        return Apply(self, [dy, sm], [TensorType(ts.upcast(dy.dtype, sm.dtype), shape=shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        dy, sm = inputs
+        if dy.shape != sm.shape:
+            raise ValueError(f"SoftmaxGrad: dy of shape {dy.shape} and sm of shape {sm.shape} must match")
+        dx = sm * (dy - np.sum(dy * sm, axis=-1, keepdims=True))
+        output_storage[0][0] = np.asarray(dx, dtype=node.outputs[0].dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[1]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        dy, sm = inputs
+        (g,) = output_grads
+        a = _sum_last(g * sm)
+        g_dy = softmax_grad(g, sm)
+        g_sm = g * (dy - _sum_last(dy * sm)) - a * dy
+        return [g_dy, g_sm]
+
+
+class LogSoftmax(Op):
+    """x - max - log(sum(exp(x - max))) along the last axis: finite wherever x is."""
+
+    def make_node(self, x):
+        x = _float_input("LogSoftmax", x)
+        return Apply(self, [x], [TensorType(x.dtype, shape=x.type.shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = _shifted(x)
+            out = z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+        output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        (g,) = output_grads
+        return [g - _math.exp(outputs[0]) * _sum_last(g)]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        ev = eval_points[0]
+        return [ev - _sum_last(_math.exp(self(inputs[0])) * ev)]
+
+
+softmax_op = Softmax()
+softmax_grad = SoftmaxGrad()
+logsoftmax_op = LogSoftmax()
+
+
+def softmax(c):
+    """Softmax over the last axis of ``c`` (a matrix in Theano; any rank >= 1 here, shape kept)."""
+    return softmax_op(c)
+
+
+def logsoftmax(c):
+    """log(softmax(c)) over the last axis, computed stably."""
+    return logsoftmax_op(c)
+
+
+log_softmax = logsoftmax
+
+
+def softmax_with_bias(x, b):
+    """softmax(x + b) with ``b`` a vector broadcast over the rows of ``x``."""
+    return softmax(_math.add(x, b))
+
+
+def softmax_graph(c):
+    """Softmax written with elementwise ops and reductions (max-shifted)."""
+    c = _float_input("softmax_graph", c)
+    e = _math.exp(c - _math.max(c, axis=-1, keepdims=True))
+    return e / _sum_last(e)
+
+
+# ------------------------------------------------------------------ picking one class per row
+
+def _merge_static(a, b):
+    return tuple(x if x is not None else y for x, y in zip(a, b))
+
+
+def _check_indices(opname, idx, k):
+    if idx.size and (idx.min() < 0 or idx.max() >= k):
+        bad = idx[(idx < 0) | (idx >= k)].reshape(-1)[0]
+        raise ValueError(f"{opname}: class index {bad} out of range [0, {k}) for {k} classes")
+
+
+class PickClass(Op):
+    """``x[..., idx]`` with one index per row: out[i] = x[i, idx[i]] (idx has x's leading shape)."""
+
+    def make_node(self, x, idx):
+        x, idx = _basic.as_tensor_variable(x), _basic.as_tensor_variable(idx)
+        if x.ndim < 1:
+            raise TypeError(f"PickClass: x must have at least 1 dimension, got a 0-d {x}")
+        if idx.dtype not in ts.int_dtypes + ts.uint_dtypes:
+            raise TypeError(f"PickClass: idx must be an integer tensor of class indices, got dtype {idx.dtype}")
+        if idx.ndim != x.ndim - 1:
+            raise TypeError(f"PickClass: idx must have {x.ndim - 1} dimensions for a {x.ndim}-d x, "
+                            f"got {idx.ndim}")
+        lead = x.type.shape[:-1]
+        for a, b in zip(lead, idx.type.shape):
+            if a is not None and b is not None and a != b:
+                raise ValueError(f"PickClass: idx of static shape {idx.type.shape} does not match the "
+                                 f"leading shape {lead} of x")
+        return Apply(self, [x, idx], [TensorType(x.dtype, shape=_merge_static(lead, idx.type.shape))()])
+
+    def perform(self, node, inputs, output_storage):
+        x, idx = inputs
+        if idx.shape != x.shape[:-1]:
+            raise ValueError(f"PickClass: idx of shape {idx.shape} must equal the leading shape "
+                             f"{x.shape[:-1]} of x (shape {x.shape})")
+        _check_indices("PickClass", idx, x.shape[-1])
+        out = np.take_along_axis(x, idx[..., None].astype("int64"), axis=-1)[..., 0]
+        output_storage[0][0] = np.array(out, dtype=node.outputs[0].dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(input_shapes[0][:-1])]
+
+    def L_op(self, inputs, outputs, output_grads):
+        x, idx = inputs
+        gx = pick_class_grad(output_grads[0], idx, x.shape[-1])
+        if x.dtype not in ts.float_dtypes:
+            gx = _basic.zeros_like(x, dtype=config.floatX)
+        return [gx, _basic.zeros_like(idx, dtype=config.floatX)]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [self(eval_points[0], inputs[1])]
+
+    def connection_pattern(self, node):
+        return [[True], [False]]
+
+
+class PickClassGrad(Op):
+    """The adjoint of PickClass: zeros of shape ``v.shape + (k,)`` with out[i, idx[i]] = v[i]."""
+
+    def make_node(self, v, idx, k):
+        v, idx, k = (_basic.as_tensor_variable(a) for a in (v, idx, k))
+        if idx.dtype not in ts.int_dtypes + ts.uint_dtypes or idx.ndim != v.ndim:
+            raise TypeError(f"PickClassGrad: idx must be an integer tensor of v's rank {v.ndim}, got {idx.ndim}-d "
+                            f"{idx.dtype}")
+        if k.ndim != 0 or k.dtype not in ts.int_dtypes + ts.uint_dtypes:
+            raise TypeError(f"PickClassGrad: k (the number of classes) must be an integer scalar, got {k.type}")
+        try:
+            k_static = int(_basic.get_scalar_constant_value(k))
+        except (_basic.NotScalarConstantError, TypeError, ValueError):
+            k_static = None
+        shape = _merge_static(v.type.shape, idx.type.shape) + (k_static,)
+        return Apply(self, [v, idx, k], [TensorType(v.dtype, shape=shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        v, idx, k = inputs
+        if idx.shape != v.shape:
+            raise ValueError(f"PickClassGrad: idx of shape {idx.shape} must match v of shape {v.shape}")
+        k = int(k)
+        _check_indices("PickClassGrad", idx, k)
+        out = np.zeros(v.shape + (k,), dtype=node.outputs[0].dtype)
+        np.put_along_axis(out, idx[..., None].astype("int64"), v[..., None], axis=-1)
+        output_storage[0][0] = out
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(input_shapes[0]) + (node.inputs[2],)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        v, idx, k = inputs
+        gv = pick_class(output_grads[0], idx)
+        if v.dtype not in ts.float_dtypes:
+            gv = _basic.zeros_like(v, dtype=config.floatX)
+        return [gv, _basic.zeros_like(idx, dtype=config.floatX), _basic.zeros_like(k, dtype=config.floatX)]
+
+    def connection_pattern(self, node):
+        return [[True], [False], [False]]
+
+
+pick_class = PickClass()
+pick_class_grad = PickClassGrad()
+
+
+# ------------------------------------------------------------------ cross-entropies
+
+def crossentropy_categorical_1hot(coding_dist, true_one_of_n):
+    """-log(coding_dist[i, true_one_of_n[i]]) for each row i."""
+    coding_dist = _float_input("crossentropy_categorical_1hot", coding_dist, "coding_dist")
+    return _math.neg(_math.log(pick_class(coding_dist, true_one_of_n)))
+
+
+def categorical_crossentropy(coding_dist, true_dist):
+    """Cross-entropy per row: ``true_dist`` is a distribution with coding_dist's shape, or class indices."""
+    coding_dist = _float_input("categorical_crossentropy", coding_dist, "coding_dist")
+    true_dist = _basic.as_tensor_variable(true_dist)
+    if true_dist.ndim == coding_dist.ndim:
+        return _math.neg(_math.sum(true_dist * _math.log(coding_dist), axis=-1))
+    if true_dist.ndim == coding_dist.ndim - 1:
+        if true_dist.dtype not in ts.int_dtypes + ts.uint_dtypes:
+            raise TypeError(f"categorical_crossentropy: true_dist with one dimension less than coding_dist must "
+                            f"hold integer class indices, got dtype {true_dist.dtype}")
+        return crossentropy_categorical_1hot(coding_dist, true_dist)
+    raise TypeError(f"categorical_crossentropy: rank mismatch between coding_dist ({coding_dist.ndim}-d) and "
+                    f"true_dist ({true_dist.ndim}-d); true_dist must have the same rank (a distribution) "
+                    "or one less (class indices)")
+
+
+def binary_crossentropy(output, target):
+    """-(target * log(output) + (1 - target) * log(1 - output)), elementwise; output in (0, 1)."""
+    output, target = _basic.as_tensor_variable(output), _basic.as_tensor_variable(target)
+    return _math.neg(target * _math.log(output) + (1 - target) * _math.log1p(_math.neg(output)))
+
+
+def sigmoid_binary_crossentropy(output, target):
+    """binary_crossentropy(sigmoid(output), target) computed from the logits as softplus(output) - output*target."""
+    output, target = _basic.as_tensor_variable(output), _basic.as_tensor_variable(target)
+    return _math.softplus(output) - output * target
+
+
+def crossentropy_softmax_argmax_1hot_with_bias(x, b, y_idx):
+    """(nll, softmax(x + b), argmax(x + b)) per row, the nll taken from a stable log-softmax."""
+    z = _math.add(x, b)
+    nll = _math.neg(pick_class(logsoftmax(z), y_idx))
+    return nll, softmax(z), _math.argmax(z, axis=-1)
+
+
+def crossentropy_softmax_1hot_with_bias(x, b, y_idx):
+    """(nll, softmax(x + b)) per row."""
+    return crossentropy_softmax_argmax_1hot_with_bias(x, b, y_idx)[:2]
+
+
+def crossentropy_softmax_1hot(x, y_idx):
+    """(nll, softmax(x)) per row: -log(softmax(x)[i, y_idx[i]]) without forming log(softmax)."""
+    x = _float_input("crossentropy_softmax_1hot", x)
+    nll = _math.neg(pick_class(logsoftmax(x), y_idx))
+    return nll, softmax(x)
+
+
+# ------------------------------------------------------------------ activations
+
+def _as_float(x):
+    x = _basic.as_tensor_variable(x)
+    return _basic.cast(x, ts.upgrade_to_float_dtype(x.dtype))
+
+
+def _like(value, x):
+    """A Python number as a constant of x's float dtype; symbolic values pass through."""
+    if isinstance(value, numbers.Number) and x.dtype in ts.float_dtypes:
+        return _basic.constant(value, dtype=x.dtype)
+    return _basic.as_tensor_variable(value)
+
+
+def relu(x, alpha=0):
+    """max(x, 0), or the leaky x if x > 0 else alpha * x when ``alpha`` is nonzero."""
+    x = _basic.as_tensor_variable(x)
+    if isinstance(alpha, numbers.Number) and alpha == 0:
+        return _math.switch(_math.gt(x, 0), x, _basic.constant(0, dtype=x.dtype))
+    return _math.switch(_math.gt(x, 0), x, _like(alpha, x) * x)
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    x = _as_float(x)
+    return x / (_basic.constant(1, dtype=x.dtype) + _math.abs_(x))
+
+
+def elu(x, alpha=1):
+    """x if x > 0 else alpha * (exp(x) - 1) (the exp only sees non-positive values, so no overflow)."""
+    x = _as_float(x)
+    neg_part = _like(alpha, x) * _math.expm1(_math.minimum(x, _basic.constant(0, dtype=x.dtype)))
+    return _math.switch(_math.gt(x, 0), x, neg_part)
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    """Scaled elu with the self-normalizing constants of Klambauer et al. (2017)."""
+    x = _as_float(x)
+    return _like(SELU_SCALE, x) * elu(x, SELU_ALPHA)
+
+
+def hard_sigmoid(x):
+    """clip(0.2 * x + 0.5, 0, 1): a piecewise-linear sigmoid."""
+    x = _as_float(x)
+    return _math.clip(x * _like(0.2, x) + _like(0.5, x), _like(0, x), _like(1, x))
+
+
+def _ultra_fast_impl(x):
+    a = np.abs(x) * 0.5
+    z = np.where(a < 1.7, 1.5 * a / (1 + a),
+                 np.where(a < 3, 0.935409070603099 + 0.0458812946797165 * (a - 1.7), 0.99505475368673))
+    return 0.5 + 0.5 * np.where(x < 0, -z, z)
+
+
+class UltraFastScalarSigmoid(ts.UnaryScalarOp):
+    """Piecewise rational approximation of the sigmoid (max error about 0.02).
+
+    As in Theano its gradient is that of the sigmoid, y * (1 - y) at the
+    approximate y, so the flat tails still pass a gradient.
+    """
+
+    default_output_types = staticmethod(ts.upgrade_to_float)
+
+    def impl(self, x):
+        return _ultra_fast_impl(np.asarray(x))
+
+    def grad(self, inputs, gouts):
+        (x,) = inputs
+        if x.type.dtype not in ts.continuous_dtypes:
+            return [ts.basic.zero_grad_of(x)]
+        y = self(x)
+        one = ts.cast(ts.constant(1), y.type.dtype)
+        return [gouts[0] * y * (one - y)]
+
+
+ultra_fast_scalar_sigmoid = UltraFastScalarSigmoid(name="ultra_fast_scalar_sigmoid")
+_ultra_fast_sigmoid_op = _elemwise.Elemwise(ultra_fast_scalar_sigmoid, name="ultra_fast_sigmoid")
+
+
+def ultra_fast_sigmoid(x):
+    """A fast approximate sigmoid (see UltraFastScalarSigmoid)."""
+    return _ultra_fast_sigmoid_op(x)
+
+
+__all__ = [
+    "Softmax", "SoftmaxGrad", "LogSoftmax", "PickClass", "PickClassGrad", "UltraFastScalarSigmoid",
+    "softmax", "softmax_op", "softmax_grad", "logsoftmax", "logsoftmax_op", "log_softmax", "softmax_with_bias",
+    "softmax_graph", "pick_class", "pick_class_grad", "sigmoid", "softplus", "ultra_fast_sigmoid",
+    "ultra_fast_scalar_sigmoid", "hard_sigmoid", "softsign", "relu", "elu", "selu",
+    "categorical_crossentropy", "crossentropy_categorical_1hot", "binary_crossentropy",
+    "sigmoid_binary_crossentropy", "crossentropy_softmax_1hot", "crossentropy_softmax_1hot_with_bias",
+    "crossentropy_softmax_argmax_1hot_with_bias",
+]
