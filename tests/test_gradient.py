@@ -220,6 +220,13 @@ def test_grad_through_integer_cast_is_zero():
     np.testing.assert_array_equal(_eval(g, [x], [np.array([1.5, 2.5])]), [1.0, 1.0])
 
 
+def test_grad_of_integer_cost_is_zero():
+    x = T.dvector("x")
+    g = st.grad(T.sum(T.cast(x, "int32")), x)
+    assert g.dtype == "float64"
+    np.testing.assert_array_equal(_eval(g, [x], [np.array([1.5, 2.5])]), [0.0, 0.0])
+
+
 def test_grad_non_scalar_cost_raises():
     x = T.dvector("x")
     with pytest.raises(TypeError, match="cost must be a scalar"):

@@ -131,7 +131,8 @@ class AdvancedIncSubtensor1(Op):
         if x.ndim == 0:
             raise TypeError(f"{opname}: cannot index the 0-d tensor {x}")
         if ilist.ndim != 1 or ilist.dtype not in _subtensor.INDEX_DTYPES:
-            raise TypeError(f"{opname}: the index must be an integer vector, got {ilist} ({ilist.ndim}-d {ilist.dtype})")
+            raise TypeError(f"{opname}: the index must be an integer vector, got {ilist} "
+                            f"({ilist.ndim}-d {ilist.dtype})")
         _int_array_bounds(ilist, x.type.shape[0], 0, opname)
         y = _subtensor.cast_value(x, y, opname)
         _subtensor.check_value_shape((ilist.type.shape[0],) + x.type.shape[1:], y, opname)
@@ -162,7 +163,10 @@ class AdvancedIncSubtensor1(Op):
             gx = AdvancedIncSubtensor1(set_instead_of_inc=True)(gz, _basic.zeros_like(y), ilist)
         else:
             gx = gz
-        gy = _subtensor._sum_to_shape(advanced_subtensor1(gz, ilist), y)
+        if self.set_instead_of_inc:
+            gy = _set_value_grad(advanced_subtensor1(gz, ilist), x, y, (SYMBOLIC,), [ilist])
+        else:
+            gy = _subtensor._sum_to_shape(advanced_subtensor1(gz, ilist), y)
         return [gx, gy, _basic.zeros_like(ilist, dtype=config.floatX)]
 
     def connection_pattern(self, node):
@@ -429,6 +433,52 @@ def _prepare_index_inputs(idx_list, inputs, opname):
     return out
 
 
+class LastWriteMask(Op):
+    """Which elements of ``x[index] = y`` survive (True) when integer indices repeat a position.
+
+    NumPy keeps the last write; the set ops use this mask so that only the
+    surviving elements of ``y`` receive a gradient.
+    """
+
+    __props__ = ("idx_list",)
+
+    def __init__(self, idx_list):
+        self.idx_list = tuple(idx_list)
+
+    def make_node(self, x, *inputs):
+        x = _basic.as_tensor_variable(x)
+        inputs = _prepare_index_inputs(self.idx_list, inputs, "LastWriteMask")
+        shape = _static_shape(x, _entries(self.idx_list, inputs), "LastWriteMask")
+        return Apply(self, [x] + inputs, [TensorType("bool", shape=shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        x = inputs[0]
+        entries = _entries(self.idx_list, inputs[1:])
+        index = _numpy_index(entries)
+        region = _runtime_shape(x.shape, entries)
+        order = np.arange(int(np.prod(region)), dtype="int64").reshape(region)
+        writer = np.full(x.shape, -1, dtype="int64")
+        writer[index] = order
+        output_storage[0][0] = np.asarray(writer[index] == order)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [_symbolic_shape(node, self.idx_list, input_shapes[0], input_shapes[1:])]
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [_basic.zeros_like(i, dtype=config.floatX) for i in inputs]
+
+    def connection_pattern(self, node):
+        return [[False] for _ in node.inputs]
+
+
+def _set_value_grad(gathered, x, y, idx_list, index_inputs):
+    """Gradient of the value of a set: the gathered output gradient where the write survived."""
+    if any(kind == "array" for kind, _, _ in _entries(idx_list, index_inputs)):
+        survived = LastWriteMask(idx_list)(x, *index_inputs)
+        gathered = _math.switch(survived, gathered, _basic.constant(0, dtype=gathered.dtype))
+    return _subtensor._sum_to_shape(gathered, y)
+
+
 class AdvancedSubtensor(Op):
     """``x[index]`` with integer/boolean arrays, mixed with slices, integers and new axes (a copy)."""
 
@@ -534,7 +584,11 @@ class AdvancedIncSubtensor(Op):
             gx = AdvancedIncSubtensor(self.idx_list, set_instead_of_inc=True)(gz, _basic.zeros_like(y), *rest)
         else:
             gx = gz
-        gy = _subtensor._sum_to_shape(AdvancedSubtensor(self.idx_list)(gz, *rest), y)
+        gathered = AdvancedSubtensor(self.idx_list)(gz, *rest)
+        if self.set_instead_of_inc:
+            gy = _set_value_grad(gathered, x, y, self.idx_list, rest)
+        else:
+            gy = _subtensor._sum_to_shape(gathered, y)
         return [gx, gy] + [_basic.zeros_like(r, dtype=config.floatX) for r in rest]
 
     def connection_pattern(self, node):

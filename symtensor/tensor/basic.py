@@ -25,15 +25,12 @@ def _constant_dtype(value):
     if isinstance(value, (bool, numbers.Number)):
         return ts.basic.autocast_dtype(value)
     arr = np.asarray(value)
+    if arr.size == 0:
+        return config.floatX
     if arr.dtype.kind == "f" and arr.dtype.name == "float64":
         flat = arr.ravel()
         return "float32" if config.floatX == "float32" or (flat.size and np.all(flat.astype("float32") == flat)) else "float64"
-    if arr.dtype.kind in "iu":
-        flat = arr.ravel()
-        for dtype in ts.int_dtypes:
-            info = np.iinfo(dtype)
-            if flat.size == 0 or (flat.min() >= info.min and flat.max() <= info.max):
-                return dtype
+    # integer lists keep NumPy's int64 (as in Theano): a narrow type would overflow silently
     return arr.dtype.name
 
 

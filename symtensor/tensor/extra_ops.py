@@ -103,7 +103,8 @@ class ARange(Op):
         (gz,) = output_grads
         # stop only sets the length; start and step shift / scale every value
         if self.dtype in ts.discrete_dtypes:
-            g_start, g_step = _basic.zeros_like(start, dtype=config.floatX), _basic.zeros_like(step, dtype=config.floatX)
+            g_start = _basic.zeros_like(start, dtype=config.floatX)
+            g_step = _basic.zeros_like(step, dtype=config.floatX)
         else:
             g_start = gz.sum()
             g_step = (gz * arange(outputs[0].shape[0], dtype=self.dtype)).sum()
@@ -291,7 +292,10 @@ class RepeatGrad(Op):
         moved = np.moveaxis(g, self.axis, 0)
         if repeats.size == 1:
             r = int(repeats.reshape(-1)[0])
-            out = moved.reshape((n, r) + moved.shape[1:]).sum(axis=1) if r else np.zeros((n,) + moved.shape[1:], dtype=g.dtype)
+            if r:
+                out = moved.reshape((n, r) + moved.shape[1:]).sum(axis=1)
+            else:
+                out = np.zeros((n,) + moved.shape[1:], dtype=g.dtype)
         else:
             out = np.zeros((n,) + moved.shape[1:], dtype=g.dtype)
             np.add.at(out, np.repeat(np.arange(n), repeats), moved)
@@ -515,3 +519,6 @@ def nonzero_values(a):
         raise ValueError("nonzero_values: the input must be at least 1-d")
     return a.flatten()[flatnonzero(a)]
 
+
+
+squeeze = _shape.squeeze  # Theano 1.0 also offers it as T.extra_ops.squeeze

@@ -93,7 +93,8 @@ class Join(Op):
                 known = {n for n in lengths if n is not None}
                 if len(known) > 1:
                     raise ValueError(f"Join: the tensors must have the same length on every axis but the join axis "
-                                     f"{a}; their static shapes are {[t.type.shape for t in tensors]} (axis {d} differs)")
+                                     f"{a}; their static shapes are {[t.type.shape for t in tensors]} "
+                                     f"(axis {d} differs)")
                 shape[d] = known.pop() if known else None
         return Apply(self, [axis] + tensors, [TensorType(dtype, shape=shape)()])
 

@@ -4,7 +4,6 @@ import numpy as np
 
 import symtensor.tensor.basic as _basic
 import symtensor.tensor.math as _math
-from symtensor import scalar as ts
 from symtensor.config import config
 from symtensor.graph.basic import Apply, Variable
 from symtensor.graph.op import Op

@@ -15,7 +15,7 @@ import symtensor as st
 import symtensor.tensor as T
 from helpers import check_infer_shape, check_numpy, noncontiguous, rand
 from symtensor.tensor.advanced_subtensor import (
-    AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1)
+    AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1, LastWriteMask)
 from symtensor.tensor.type import TensorType
 
 
@@ -80,7 +80,6 @@ CASES = [
     ("const_mask_list", (3, 4), [True, False, True], [], AdvancedSubtensor),
 ]
 IDS = [c[0] for c in CASES]
-FLOAT_IDS = ["float32", "float64"]
 
 
 def _build(case, dtype="float64"):
@@ -151,20 +150,10 @@ def test_set_inc_matches_numpy(case, set_instead_of_inc, dtype, rng):
     check_numpy([x, y] + idx_vars, out, _ref(index, set_instead_of_inc), [xv, rand(rng, region, dtype)] + values)
 
 
-def _has_repeats(case):
-    _, shape, index, values, _ = case
-    counts = np.zeros(shape)
-    np.add.at(counts, resolve(index, values), 1)
-    return counts.max() > 1
-
-
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 @pytest.mark.parametrize("set_instead_of_inc", [True, False], ids=["set", "inc"])
 def test_set_inc_grads(case, set_instead_of_inc, rng):
     _, shape, index, values, _ = case
-    if set_instead_of_inc and _has_repeats(case):
-        # only the last of repeated writes survives; the value's gradient (a gather) counts them all
-        return
     fn = T.set_subtensor if set_instead_of_inc else T.inc_subtensor
     st.verify_grad(lambda a, b: fn(a[resolve(index, values)], b),
                    [rand(rng, shape), rand(rng, _region_shape(case))])
@@ -217,6 +206,22 @@ def test_classifier_log_likelihood_idiom(rng):
     st.verify_grad(lambda q: -T.mean(T.log(q)[np.arange(5), yv]), [pv])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_classifier_idiom_with_arange(dtype, rng):
+    p, y = TensorType(dtype, (False, False))("p"), T.ivector("y")
+    picked = T.log(p)[T.arange(y.shape[0]), y]
+    assert isinstance(picked.owner.op, AdvancedSubtensor) and picked.dtype == dtype
+    nll = -T.mean(picked)
+    pv = rng.uniform(0.1, 1.0, size=(4, 3)).astype(dtype)
+    yv = np.array([1, 0, 2, 1], dtype="int32")
+    cost, grad = st.function([p, y], [nll, st.grad(nll, p)])(pv, yv)
+    np.testing.assert_allclose(cost, -np.mean(np.log(pv[np.arange(4), yv])), rtol=1e-5)
+    want = np.zeros_like(pv)
+    want[np.arange(4), yv] = -1.0 / (4 * pv[np.arange(4), yv])
+    assert grad.dtype == dtype
+    np.testing.assert_allclose(grad, want, rtol=1e-5)
+
+
 def test_repeated_indices_accumulate_in_the_gradient():
     x, iv = T.dvector("x"), T.lvector("iv")
     g = st.grad(x[iv].sum(), x)
@@ -224,6 +229,18 @@ def test_repeated_indices_accumulate_in_the_gradient():
     m = T.dmatrix("m")
     g2 = st.grad(m[[1, 1], [2, 2]].sum() + m[[0, 0]].sum(), m)
     np.testing.assert_array_equal(st.function([m], g2)(np.zeros((2, 3))), [[2, 2, 2], [0, 0, 2]])
+
+
+def test_set_with_repeated_indices_keeps_the_last_write_and_its_gradient(rng):
+    x, iv, y = T.dvector("x"), T.lvector("iv"), T.dvector("y")
+    out = T.set_subtensor(x[iv], y)
+    gy = st.grad((out * T.constant(np.arange(1.0, 5.0))).sum(), y)
+    got, g = st.function([x, iv, y], [out, gy])(np.zeros(4), [3, 1, 3, 1, 0], np.arange(10.0, 15.0))
+    np.testing.assert_array_equal(got, [14, 13, 0, 12])
+    np.testing.assert_array_equal(g, [0, 0, 4, 2, 1])
+    m = T.dmatrix("m")
+    check_infer_shape([m, iv], LastWriteMask((("slice", None, None, None), "?"))(m, iv),
+                      [np.zeros((2, 3)), np.array([0, 0, 2])])
 
 
 def test_embedding_lookup_and_update(rng):
@@ -236,6 +253,21 @@ def test_embedding_lookup_and_update(rng):
     want = wv.copy()
     np.add.at(want, wordsv.ravel(), -0.2 * wv[wordsv.ravel()])
     np.testing.assert_allclose(got, want)
+
+
+def test_sparse_update_of_a_shared_variable():
+    w, idx = st.shared(np.zeros((4, 2)), name="w"), T.lvector("idx")
+    f = st.function([idx], [], updates=[(w, T.inc_subtensor(w[idx], -0.5 * w[idx] - 1.0))])
+    f([0, 0, 3])
+    np.testing.assert_array_equal(w.get_value(), [[-2, -2], [0, 0], [0, 0], [-1, -1]])
+
+
+def test_list_of_symbolic_scalars_is_an_index_vector():
+    x, i, j = T.dmatrix("x"), T.lscalar("i"), T.iscalar("j")
+    out = x[[i, j]]
+    assert isinstance(out.owner.op, AdvancedSubtensor1)
+    xv = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(st.function([x, i, j], out)(xv, 2, -3), xv[[2, -3]])
 
 
 def test_mask_from_the_indexed_tensor(rng):

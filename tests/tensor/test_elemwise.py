@@ -213,15 +213,13 @@ def make_values(rng, row, shapes, dtypes):
         elif kind in "iu":
             lo, hi = row.int_domain[k]
             if kind == "u":
-                lo = builtin_max(lo, 0)
-            values.append(rand(rng, shape, dtype, lo, builtin_max(hi, lo)))
+                lo = max(lo, 0)
+            values.append(rand(rng, shape, dtype, lo, max(hi, lo)))
         else:
             lo, hi = row.domain[k]
             values.append(rand(rng, shape, dtype, lo, hi))
     return values
 
-
-builtin_max = max
 
 
 def reference(row, values, out_dtype):

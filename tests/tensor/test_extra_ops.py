@@ -41,7 +41,8 @@ def test_arange_constant_arguments(args, kwargs, dtype, want):
 
 
 @pytest.mark.parametrize("dtypes,expected", [
-    (("int32", "int32", "int32"), "int64"), (("int8", "int64", "int8"), "int64"), (("uint8", "uint8", "uint8"), "uint64"),
+    (("int32", "int32", "int32"), "int64"), (("int8", "int64", "int8"), "int64"),
+    (("uint8", "uint8", "uint8"), "uint64"),
     (("float32", "float32", "float32"), "float32"), (("int32", "float32", "int8"), "float64"),
     (("float64", "int8", "int8"), "float64"),
 ])

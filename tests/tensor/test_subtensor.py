@@ -132,7 +132,8 @@ def test_rop_of_subtensor(rng):
     x, v = T.dmatrix("x"), T.dmatrix("v")
     r = st.Rop(x[1:, ::-1], x, v)
     vv = rng.normal(size=(3, 4))
-    np.testing.assert_allclose(st.function([x, v], r, on_unused_input="ignore")(rng.normal(size=(3, 4)), vv), vv[1:, ::-1])
+    f = st.function([x, v], r, on_unused_input="ignore")
+    np.testing.assert_allclose(f(rng.normal(size=(3, 4)), vv), vv[1:, ::-1])
 
 
 # ------------------------------------------------------------------ errors

@@ -46,6 +46,18 @@ def _shifted(x):
     return x - m
 
 
+def _np_softmax(x):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = np.exp(_shifted(x))
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+def _np_logsoftmax(x):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = _shifted(x)
+        return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+
+
 # ------------------------------------------------------------------ softmax
 
 class Softmax(Op):
@@ -56,11 +68,7 @@ class Softmax(Op):
         return Apply(self, [x], [TensorType(x.dtype, shape=x.type.shape)()])
 
     def perform(self, node, inputs, output_storage):
-        (x,) = inputs
-        with np.errstate(invalid="ignore", divide="ignore"):
-            e = np.exp(_shifted(x))
-            out = e / e.sum(axis=-1, keepdims=True)
-        output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].dtype)
+        output_storage[0][0] = np.asarray(_np_softmax(inputs[0]), dtype=node.outputs[0].dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[0]]
@@ -112,11 +120,7 @@ class LogSoftmax(Op):
         return Apply(self, [x], [TensorType(x.dtype, shape=x.type.shape)()])
 
     def perform(self, node, inputs, output_storage):
-        (x,) = inputs
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = _shifted(x)
-            out = z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
-        output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].dtype)
+        output_storage[0][0] = np.asarray(_np_logsoftmax(inputs[0]), dtype=node.outputs[0].dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[0]]
@@ -132,9 +136,62 @@ class LogSoftmax(Op):
         return [ev - _sum_last(_math.exp(self(inputs[0])) * ev)]
 
 
+class SoftmaxWithBias(Op):
+    """softmax(x + b) with ``b`` a vector over the classes (the last axis), added inside the op."""
+
+    def make_node(self, x, b):
+        x = _float_input("SoftmaxWithBias", x)
+        b = _bias_input("SoftmaxWithBias", b, x, allow_scalar=False)
+        shape = x.type.shape[:-1] + _merge_static(x.type.shape[-1:], b.type.shape)
+        return Apply(self, [x, b], [TensorType(ts.upcast(x.dtype, b.dtype), shape=shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        x, b = inputs
+        _check_bias("SoftmaxWithBias", x, b)
+        output_storage[0][0] = np.asarray(_np_softmax(x + b), dtype=node.outputs[0].dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        x, b = inputs
+        dz = softmax_grad(output_grads[0], outputs[0])
+        return [dz, _sum_to(dz, b)]
+
+
+def _bias_input(opname, b, x, allow_scalar=True):
+    """``b`` as a float vector over x's classes (or a 0-d scalar when allowed)."""
+    b = _basic.as_tensor_variable(b)
+    if b.dtype not in ts.float_dtypes:
+        raise TypeError(f"{opname}: b must be a float tensor, got {b} of dtype {b.dtype}")
+    if b.ndim > 1 or (b.ndim == 0 and not allow_scalar):
+        want = "a scalar or a vector" if allow_scalar else "a vector"
+        raise TypeError(f"{opname}: b must be {want} over the classes, got a {b.ndim}-d {b}")
+    if b.ndim == 1 and None not in (b.type.shape[0], x.type.shape[-1]) and b.type.shape[0] != x.type.shape[-1]:
+        raise ValueError(f"{opname}: b has {b.type.shape[0]} entries but x has {x.type.shape[-1]} classes")
+    return b
+
+
+def _check_bias(opname, x, b):
+    if b.ndim == 1 and b.shape[0] != x.shape[-1]:
+        raise ValueError(f"{opname}: b of shape {b.shape} must have one entry per class of x (shape {x.shape})")
+
+
+def _sum_to(g, var):
+    """Sum a gradient over the axes where ``var`` was broadcast, giving var's shape and dtype."""
+    extra = g.ndim - var.ndim
+    if extra:
+        g = _math.sum(g, axis=list(range(extra)))
+    axes = [i for i, b in enumerate(var.broadcastable) if b and not g.broadcastable[i]]
+    if axes:
+        g = _math.sum(g, axis=axes, keepdims=True)
+    return _basic.patternbroadcast(_basic.cast(g, var.dtype), var.broadcastable)
+
+
 softmax_op = Softmax()
 softmax_grad = SoftmaxGrad()
 logsoftmax_op = LogSoftmax()
+softmax_with_bias_op = SoftmaxWithBias()
 
 
 def softmax(c):
@@ -152,7 +209,7 @@ log_softmax = logsoftmax
 
 def softmax_with_bias(x, b):
     """softmax(x + b) with ``b`` a vector broadcast over the rows of ``x``."""
-    return softmax(_math.add(x, b))
+    return softmax_with_bias_op(x, b)
 
 
 def softmax_graph(c):
