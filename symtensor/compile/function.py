@@ -198,6 +198,10 @@ class FunctionMaker:
         if rewrite is not None:
             rewrite(self.fgraph, mode)
         self.rewrite_time = time.perf_counter() - start
+        #: which rewrites fired and how long each phase took (None when rewriting is off)
+        self.rewrite_log = getattr(self.fgraph, "rewrite_log", None)
+        if self.rewrite_log is not None and config.optimizer_verbose:
+            print(self.rewrite_log.summary())
         start = time.perf_counter()
         self.linker = linker_for(mode)
         if profile is not None:
@@ -208,6 +212,7 @@ class FunctionMaker:
         if profile is not None:
             profile.rewrite_time, profile.link_time = self.rewrite_time, self.link_time
             profile.compile_time = self.rewrite_time + self.link_time
+            profile.rewrite_log = self.rewrite_log
         self.destroyed_inputs = self._destroyed_inputs()
 
     def _destroyed_inputs(self):

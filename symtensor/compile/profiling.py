@@ -19,6 +19,8 @@ class CallStats:
         self.link_time = 0.0
         #: Apply node -> [calls, seconds]
         self.apply_time = {}
+        #: the compiled graph's RewriteLog: rewrites fired, time per phase
+        self.rewrite_log = None
 
     def record_call(self, seconds):
         self.calls += 1
@@ -47,6 +49,12 @@ class CallStats:
             ranked = sorted(self.apply_time.items(), key=lambda kv: -kv[1][1])
             for node, (n, seconds) in ranked[:n_apply]:
                 buf.write(f"    {seconds:10.6f} s  {n:6d} calls  {node}\n")
+        if self.apply_time:
+            buf.write("  time per Op class:\n")
+            for name, seconds in sorted(self.op_time().items(), key=lambda kv: -kv[1]):
+                buf.write(f"    {seconds:10.6f} s  {name}\n")
+        if self.rewrite_log is not None:
+            buf.write("  " + self.rewrite_log.summary().replace("\n", "\n  ") + "\n")
         text = buf.getvalue()
         if file is not None:
             file.write(text)

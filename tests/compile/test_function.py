@@ -405,7 +405,7 @@ def test_runtime_error_high_verbosity_prints_the_graph():
     a, b = T.dmatrix("a"), T.dmatrix("b")
     f = st.function([a, b], T.dot(a, b) + 1)
     with st.config.change_flags(exception_verbosity="high"):
-        with pytest.raises(ValueError, match=r"(?s)failing node's graph.*Dot.*\|a \[id"):
+        with pytest.raises(ValueError, match=r"(?s)failing node.s graph.*\|a \[id"):
             f(np.ones((2, 3)), np.ones((2, 3)))
 
 

@@ -78,7 +78,7 @@ class RewriteDatabase:
             built = phase.build(include | ({phase.name} if phase.name in include else set()), exclude)
             if built is not None:
                 steps.append(built)
-        return SequentialGraphRewriter(steps, name="pipeline")
+        return SequentialGraphRewriter(steps, name="pipeline", record_phases=True)
 
     def tags(self):
         return {t for p in self.phases for _, _, tags in p.entries for t in tags}

@@ -129,3 +129,23 @@ def test_shape_i_of_input_is_left_alone():
     x = T.dmatrix("x")
     f = st.function([x], x.shape[1], mode=FAST_RUN)
     assert [type(n.op) for n in nodes(f)] == [Shape_i]
+
+
+def test_profile_lists_rewrites_fired_and_phase_times(rng):
+    x = T.dmatrix("x")
+    f = st.function([x], T.log(1 + T.exp(x) * 2).sum(), mode=FAST_RUN, profile=True)
+    f(rng.normal(size=(2, 2)))
+    text = f.profile.summary()
+    assert "Rewrite phases" in text and "canonicalize" in text and "fusion" in text
+    assert "Rewrites applied" in text and "elemwise_fusion" in text
+    assert "time per Op class" in text
+
+
+def test_optimizer_none_flag_turns_rewriting_off(rng):
+    x = T.dmatrix("x")
+    y = T.exp(x) * 2 + 1
+    with st.config.change_flags(optimizer="None"):
+        f = st.function([x], y)
+    assert len(nodes(f)) >= 3 and not any("Composite" in str(n.op) for n in nodes(f))
+    a = rng.normal(size=(2, 2))
+    np.testing.assert_allclose(f(a), np.exp(a) * 2 + 1)
