@@ -12,4 +12,5 @@ from symtensor import printing  # noqa: F401
 from symtensor.printing import debugprint, pp  # noqa: F401
 
 dprint = debugprint
+change_flags = config.change_flags
 clone = clone_replace

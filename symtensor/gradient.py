@@ -15,6 +15,7 @@ from symtensor.compile.function import function
 from symtensor.config import config
 from symtensor.graph.basic import Apply, Constant, Variable, ancestors, clone_replace, io_toposort
 from symtensor.graph.null_type import DisconnectedType, NullType, is_disconnected, is_null
+from symtensor.graph.null_type import grad_not_implemented, grad_undefined  # noqa: F401  (Theano's API)
 from symtensor.graph.op import Op
 from symtensor.tensor import basic as tb
 from symtensor.tensor import math as tm
@@ -258,6 +259,10 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
         evals = [tangents.get(i) if _is_float(i) else None for i in node.inputs]
         if all(e is None for e in evals):
             continue
+        # As in Theano, the other float inputs of a differentiated node get a zero tangent, so the
+        # result still refers to every input (function([W, V, x], Rop(dot(x, W), W, V)) is valid).
+        evals = [tb.zeros_like(i) if e is None and _is_float(i) and isinstance(i.type, TensorType)
+                 and not isinstance(i, Constant) else e for i, e in zip(node.inputs, evals)]
         try:
             outs = node.op.R_op(node.inputs, evals)
         except NotImplementedError:

@@ -13,6 +13,7 @@ import numpy as np
 
 from symtensor.graph.basic import Apply, Constant, Variable, io_toposort
 from symtensor.graph.fgraph import FunctionGraph
+from symtensor.graph.op import Op
 
 # ---------------------------------------------------------------- debugprint
 
@@ -266,3 +267,48 @@ def _all_leaves(roots):
 
 def _dot_escape(text):
     return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+# ---------------------------------------------------------------- Print
+
+
+class Print(Op):
+    """Identity that prints ``message`` and the value (or the listed ``attrs`` of it) when computed.
+
+    ``Print("x")(x)`` returns a variable to use in place of ``x``; the print
+    happens only if that variable is needed by the compiled function.
+    """
+
+    __props__ = ("message", "attrs")
+    view_map = {0: [0]}
+
+    def __init__(self, message="", attrs=("__str__",), global_fn=None):
+        self.message = message
+        self.attrs = tuple(attrs)
+        self.global_fn = global_fn
+
+    def make_node(self, x):
+        if not isinstance(x, Variable):
+            raise TypeError(f"Print: expected a symbolic variable, got {type(x).__name__} {x!r}")
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        for attr in self.attrs:
+            value = getattr(x, attr)
+            print(self.message, attr, "=", value() if callable(value) else value)
+        if self.global_fn is not None:
+            self.global_fn(self, x)
+        output_storage[0][0] = x
+
+    def do_constant_folding(self, fgraph, node):
+        return False
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return input_shapes
+
+    def L_op(self, inputs, outputs, output_grads):
+        return list(output_grads)
+
+    def R_op(self, inputs, eval_points):
+        return list(eval_points)

@@ -21,6 +21,7 @@ from symtensor.compile.sharedvalue import SharedVariable
 from symtensor.config import config
 from symtensor.graph import fgraph as _fg
 from symtensor.graph.basic import Constant, Variable, ancestors, clone_replace, format_trace, view_roots
+from symtensor.graph.destroyhandler import DestroyHandler
 from symtensor.graph.fgraph import FunctionGraph
 
 
@@ -189,11 +190,30 @@ class FunctionMaker:
         self._check_missing(in_vars + shared_inputs, out_vars)
         start = time.perf_counter()
         self.fgraph = FunctionGraph(in_vars + shared_inputs, out_vars, clone=True)
-        if not accept_inplace:
-            for node in self.fgraph.apply_nodes:
-                if getattr(node.op, "destroy_map", None):
+        user_destroyed = set()
+        for node in self.fgraph.apply_nodes:
+            if getattr(node.op, "destroy_map", None):
+                if not accept_inplace:
                     raise TypeError(f"function: the graph contains the in-place operation {node} (it overwrites "
                                     "an input); pass accept_inplace=True if that is intended")
+                for ins in node.op.destroy_map.values():
+                    for i in ins:
+                        user_destroyed.update(view_roots(node.inputs[i]))
+        # the destroy handler vetoes every rewrite that would overwrite what the caller still owns: inputs
+        # not In(mutable=True) and shared variables this function does not update (an updated shared value
+        # is dead after the call, so it may be overwritten in place). Inputs that the user's own in-place
+        # ops destroy are not protected: the call copies them instead (see Function._copy_inputs).
+        n_in = len(in_vars)
+        updated = {var for var, _ in updates}
+        self.updated_inputs = {k for k, var in enumerate(self.expanded_inputs) if var in updated}
+        position = {var: k for k, var in enumerate(self.expanded_inputs)}
+        #: {fgraph output index: fgraph input index} of the shared variable that output updates
+        self.fgraph.update_mapping = {len(outputs) + j: position[var] for j, (var, _) in enumerate(updates)}
+        protected = [self.fgraph.inputs[k] for k in range(len(self.expanded_inputs))
+                     if not (k < n_in and inputs[k].mutable) and k not in self.updated_inputs
+                     and self.fgraph.inputs[k] not in user_destroyed]
+        self.fgraph.attach_feature(DestroyHandler(protected))
+        self.fgraph.validate()
         rewrite = _REWRITERS.get(mode.optimizer) if mode.optimizer else None
         if rewrite is not None:
             rewrite(self.fgraph, mode)
@@ -267,8 +287,11 @@ class Function:
         self._borrow = [o.borrow for o in maker.outputs]
         self._update_vars = [var for var, _ in maker.updates]
         n_in = len(self._inputs)
+        # destroyed inputs the caller still owns are copied before the run; updated shared variables
+        # are overwritten in place (their old value is dead after the call) unless aliased elsewhere
         self._copy_inputs = [k for k in maker.destroyed_inputs
-                             if k >= n_in or not self._inputs[k].mutable]
+                             if not (k < n_in and self._inputs[k].mutable) and k not in maker.updated_inputs]
+        self._inplace_shared = [k for k in maker.destroyed_inputs if k >= n_in and k in maker.updated_inputs]
         self._constants = [v.data for v in maker.fgraph.variables if isinstance(v, Constant)
                            and isinstance(getattr(v, "data", None), np.ndarray)]
         self._by_name = {}
@@ -330,6 +353,9 @@ class Function:
         protected = [v for v in values if isinstance(v, np.ndarray)] + self._constants
         for k in self._copy_inputs:  # overwritten in place by some node: never the caller's (or a shared) array
             values[k] = values[k].copy()
+        for k in self._inplace_shared:  # an updated shared array that is also passed elsewhere is not overwritten
+            if _aliases(values[k], values[:k] + values[k + 1:]):
+                values[k] = values[k].copy()
         start = time.perf_counter() if self.profile is not None else None
         results = self.maker.run(values)
         if self.profile is not None:

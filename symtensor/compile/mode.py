@@ -92,3 +92,8 @@ def get_mode(mode):
     if isinstance(mode, str) and mode in _PREDEFINED:
         return _PREDEFINED[mode]()
     raise ValueError(f"unknown mode {mode!r}; use a Mode instance or one of {sorted(_PREDEFINED)}")
+
+
+def get_default_mode():
+    """The Mode named by ``config.mode`` (Theano's ``compile.mode.get_default_mode``)."""
+    return get_mode(None)

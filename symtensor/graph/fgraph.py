@@ -6,6 +6,7 @@ change through callbacks (``on_attach``, ``on_import``, ``on_prune``,
 ``validate``.
 """
 
+import heapq
 from collections import Counter
 
 from symtensor.graph.basic import Apply, Constant, Variable, clone_get_equiv, io_toposort
@@ -313,8 +314,33 @@ class FunctionGraph:
         return True
 
     # -- queries
+    def orderings(self):
+        """{node: nodes that must run before it} beyond data dependencies, merged from the features
+        that define ``orderings(fgraph)`` (the destroy handler: readers before the overwriting node)."""
+        merged = {}
+        for feature in self._features:
+            hook = getattr(feature, "orderings", None)
+            if hook is None:
+                continue
+            for node, before in hook(self).items():
+                merged.setdefault(node, set()).update(before)
+        return merged
+
     def toposort(self):
-        return io_toposort(self.inputs, self.outputs)
+        """The nodes in an order that respects data dependencies and ``orderings()``.
+
+        Nodes that features list in ``schedule_last(fgraph)`` are delayed as long as possible.
+        """
+        order = io_toposort(self.inputs, self.outputs)
+        ords = self.orderings()
+        if not ords:
+            return order
+        last = set()
+        for feature in self._features:
+            hook = getattr(feature, "schedule_last", None)
+            if hook is not None:
+                last |= hook(self)
+        return toposort_with_orderings(order, ords, last)
 
     def get_clients(self, var):
         return self.clients.get(var, [])
@@ -364,6 +390,34 @@ def _no_hook(*args):
 def _client_key(client):
     node, i = client
     return ("output", node.index, i) if isinstance(node, Output) else (id(node), i)
+
+
+def toposort_with_orderings(nodes_in_order, orderings, last=()):
+    """``nodes_in_order`` (a valid data-dependency order) re-sorted to also respect ``orderings``
+    ({node: nodes that must precede it}); nodes in ``last`` are delayed as long as possible."""
+    index = {n: k for k, n in enumerate(nodes_in_order)}
+    succ = {n: [] for n in nodes_in_order}
+    indeg = dict.fromkeys(nodes_in_order, 0)
+    for n in nodes_in_order:
+        preds = {i.owner for i in n.inputs if i.owner in index}
+        preds.update(p for p in orderings.get(n, ()) if p in index and p is not n)
+        indeg[n] = len(preds)
+        for p in preds:
+            succ[p].append(n)
+    heap = [(n in last, index[n]) for n in nodes_in_order if indeg[n] == 0]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        _, k = heapq.heappop(heap)
+        n = nodes_in_order[k]
+        order.append(n)
+        for s in succ[n]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                heapq.heappush(heap, (s in last, index[s]))
+    if len(order) != len(nodes_in_order):
+        raise InconsistencyError("the graph's ordering constraints contain a cycle")
+    return order
 
 
 class MissingInputError(ValueError):

@@ -4,7 +4,34 @@ Equality and hashing come from ``__props__`` so that two equal ops merge and
 share compiled code.
 """
 
+import inspect
+
 from symtensor.graph.basic import Apply, Variable
+
+
+def _positional_params(fn):
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def _adapt_theano_signature(cls, name):
+    """Ops written for Theano 1.0 define ``infer_shape(self, node, shapes)`` and
+    ``do_constant_folding(self, node)``; wrap them into the ``(self, fgraph, node, ...)`` protocol."""
+    fn = cls.__dict__.get(name)
+    expected = {"infer_shape": 4, "do_constant_folding": 3}[name]
+    if fn is None or _positional_params(fn) != expected - 1:
+        return
+
+    def adapted(self, fgraph, node, *rest):
+        return fn(self, node, *rest)
+
+    adapted.__doc__, adapted.__name__ = fn.__doc__, name
+    setattr(cls, name, adapted)
 
 
 class Op:
@@ -14,6 +41,14 @@ class Op:
     #: {output index: [input indices]} the output overwrites
     destroy_map = {}
     default_output = None
+    #: Theano's shortcut for simple ops: lists of input / output types used by the default make_node
+    itypes = None
+    otypes = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _adapt_theano_signature(cls, "infer_shape")
+        _adapt_theano_signature(cls, "do_constant_folding")
 
     def _props(self):
         return tuple(getattr(self, p) for p in self.__props__)
@@ -37,7 +72,18 @@ class Op:
 
     # -- graph building
     def make_node(self, *inputs):
-        raise NotImplementedError(f"{type(self).__name__}.make_node")
+        if self.itypes is None or self.otypes is None:
+            raise NotImplementedError(f"{type(self).__name__}.make_node (or itypes and otypes)")
+        if len(inputs) != len(self.itypes):
+            raise TypeError(f"{type(self).__name__}: expected {len(self.itypes)} inputs, got {len(inputs)}")
+        converted = []
+        for k, (inp, itype) in enumerate(zip(inputs, self.itypes)):
+            var = itype.filter_variable(inp) if hasattr(itype, "filter_variable") else inp
+            if not isinstance(var, Variable) or not (var.type == itype or itype.is_super(var.type)):
+                raise TypeError(f"{type(self).__name__}: input {k} must have type {itype}, got "
+                                f"{getattr(var, 'type', type(var).__name__)}")
+            converted.append(var)
+        return Apply(self, converted, [t() for t in self.otypes])
 
     def __call__(self, *inputs, return_list=False, **kwargs):
         node = self.make_node(*inputs, **kwargs)

@@ -122,7 +122,10 @@ class PythonLinker(Linker):
             outs = [index[v] for v in node.outputs]
             touched = set(ins) | set(outs)
             free = sorted(i for i in touched if last_use.get(i) == step and i not in keep) if allow_gc else []
-            steps.append((node, node.op.perform, ins, outs, free))
+            # inputs the node overwrites: a read-only array there (a broadcast view, a frozen input) is
+            # replaced by a writeable copy, which is safe because every other reader already ran
+            destroyed = sorted({i for idxs in (node.op.destroy_map or {}).values() for i in idxs})
+            steps.append((node, node.op.perform, ins, outs, free, destroyed))
             plan.append((node, [variables[i] for i in free]))
         n_inputs = len(fgraph.inputs)
         out_idx = [index[v] for v in fgraph.outputs]
@@ -136,8 +139,11 @@ class PythonLinker(Linker):
             storage[:n_inputs] = input_values
             for i, value in constants.items():
                 storage[i] = value
-            for node, perform, ins, outs, free in steps:
+            for node, perform, ins, outs, free, destroyed in steps:
                 args = [storage[i] for i in ins]
+                for k in destroyed:
+                    if isinstance(args[k], np.ndarray) and not args[k].flags.writeable:
+                        args[k] = args[k].copy()
                 out_cells = [[None] for _ in outs]
                 start = time.perf_counter() if profile is not None else 0.0
                 try:

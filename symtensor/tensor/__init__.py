@@ -9,6 +9,7 @@ from symtensor.tensor.basic import (  # noqa: F401
     alloc, as_tensor_variable, cast, constant, fill, get_scalar_constant_value, make_vector, ones, ones_like,
     patternbroadcast, scalar_from_tensor, shape_padaxis, shape_padleft, shape_padright, tensor_from_scalar,
     unbroadcast, zeros, zeros_like)
+from symtensor.tensor.basic import diag, diagonal, ptp, roll, stacklists, swapaxes, transpose  # noqa: F401
 from symtensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise  # noqa: F401
 from symtensor.tensor.math import *  # noqa: F401,F403
 from symtensor.tensor.math import (  # noqa: F401

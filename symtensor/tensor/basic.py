@@ -5,6 +5,8 @@ import numbers
 import numpy as np
 
 import symtensor.tensor.elemwise as _elemwise
+import symtensor.tensor.extra_ops as _extra_ops
+import symtensor.tensor.join as _join
 import symtensor.tensor.math as _math
 import symtensor.tensor.shape as _shape
 import symtensor.tensor.subtensor as _subtensor
@@ -492,3 +494,77 @@ def zeros(shape, dtype=None):
 def ones(shape, dtype=None):
     """An array of ones; ``shape`` as for ``zeros``."""
     return alloc(constant(1, dtype=dtype or config.floatX), *shape_scalars(shape, "ones: shape"))
+
+
+# ------------------------------------------------------------ Theano 1.0 helpers built from other ops
+
+def transpose(x, axes=None):
+    """``x`` with its axes reversed, or permuted by ``axes``."""
+    x = as_tensor_variable(x)
+    axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(axes)
+    return x.dimshuffle(*axes)
+
+
+def swapaxes(y, axis1, axis2):
+    """``y`` with two axes exchanged."""
+    y = as_tensor_variable(y)
+    order = list(range(y.ndim))
+    order[axis1], order[axis2] = order[axis2], order[axis1]
+    return y.dimshuffle(*order)
+
+
+def roll(x, shift, axis=None):
+    """Elements shifted by ``shift`` along ``axis`` (the flattened array when None), as numpy.roll."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        return roll(x.flatten(), shift, axis=0).reshape(x.shape, ndim=x.ndim)
+    axis = axis + x.ndim if axis < 0 else axis
+    shift = _math.mod(as_tensor_variable(shift), x.shape[axis])
+    before = (slice(None),) * axis
+    front = x[before + (slice(-shift, None),)]
+    back = x[before + (slice(0, -shift),)]
+    return _join.concatenate([front, back], axis=axis)
+
+
+def stacklists(arg):
+    """A tensor from nested lists of scalars or tensors (each level becomes one new leading axis)."""
+    if isinstance(arg, (tuple, list)):
+        return _join.stack([stacklists(a) for a in arg])
+    return arg
+
+
+def ptp(a, axis=None):
+    """Range of values (maximum - minimum) along ``axis``."""
+    a = as_tensor_variable(a)
+    return _math.max(a, axis) - _math.min(a, axis)
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The ``offset`` diagonal of a matrix, as a vector."""
+    x = as_tensor_variable(x)
+    if x.ndim != 2 or (axis1, axis2) not in ((0, 1), (1, 0)):
+        raise NotImplementedError("diagonal: only the diagonal of a matrix (axis1=0, axis2=1) is supported")
+    if (axis1, axis2) == (1, 0):
+        x = x.T
+    rows, cols = x.shape[0], x.shape[1]
+    if offset >= 0:
+        n = _math.maximum(_math.minimum(rows, cols - offset), 0)
+        idx = _extra_ops.arange(n)
+        return x[idx, idx + offset]
+    n = _math.maximum(_math.minimum(rows + offset, cols), 0)
+    idx = _extra_ops.arange(n)
+    return x[idx - offset, idx]
+
+
+def diag(v, k=0):
+    """A vector's values placed on the ``k`` diagonal of a square matrix, or a matrix's ``k`` diagonal."""
+    v = as_tensor_variable(v)
+    if v.ndim == 2:
+        return diagonal(v, k)
+    if v.ndim != 1:
+        raise ValueError(f"diag: expected a vector or a matrix, got {v.ndim} dimensions")
+    n = v.shape[0]
+    size = n + abs(k)
+    idx = _extra_ops.arange(n)
+    out = zeros((size, size), dtype=v.dtype)
+    return _subtensor.set_subtensor(out[idx + max(-k, 0), idx + max(k, 0)], v)

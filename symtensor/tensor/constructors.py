@@ -44,6 +44,8 @@ __all__ = ["tensor"]
 for _kind in _PATTERNS:
     for _prefix, _dtype in [("", None)] + list(_PREFIXES.items()):
         _one, _many = _make(_kind, _dtype)
-        globals()[_prefix + _kind] = _one
+        # As in Theano, the dtype-prefixed names (dmatrix, ivector...) are TensorType instances, so
+        # ``x.type == T.dmatrix`` holds and they can be Op itypes/otypes; calling one makes a variable.
+        globals()[_prefix + _kind] = _one if _dtype is None else TensorType(_dtype, _PATTERNS[_kind])
         globals()[_prefix + _PLURALS[_kind]] = _many
         __all__ += [_prefix + _kind, _prefix + _PLURALS[_kind]]

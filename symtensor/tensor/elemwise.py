@@ -151,11 +151,17 @@ class Elemwise(Op):
         self._check_runtime_broadcast(node, inputs)
         results = self.scalar_op.compute(node, inputs)
         shape = np.broadcast_shapes(*[np.shape(x) for x in inputs]) if inputs else ()
-        for store, res in zip(output_storage, results):
+        inplace = dict(self.inplace_pattern)
+        for k, (store, res) in enumerate(zip(output_storage, results)):
             if res.shape != shape:
                 res = np.broadcast_to(res, shape)
+            target = inputs[inplace[k]] if k in inplace else None
+            if (isinstance(target, np.ndarray) and target.flags.writeable and target.shape == res.shape
+                    and target.dtype == res.dtype):
+                np.copyto(target, res)  # in place (destroy_map): the result lives in the input's buffer
+                res = target
             # outputs own their memory: never a view of an input or a read-only broadcast
-            if not res.flags.writeable or any(np.may_share_memory(res, x) for x in inputs):
+            elif not res.flags.writeable or any(np.may_share_memory(res, x) for x in inputs):
                 res = res.copy()
             store[0] = res
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 from symtensor.config import config
+from symtensor.graph.basic import Variable
 from symtensor.graph.type import Type
 from symtensor.scalar.basic import all_dtypes
 
@@ -121,6 +122,15 @@ class TensorType(Type):
         if not isinstance(other, TensorType) or other.dtype != self.dtype or other.ndim != self.ndim:
             return False
         return all(s is None or s == o for s, o in zip(self.shape, other.shape))
+
+    def filter_variable(self, other, allow_convert=True):
+        """``other`` (a variable or a value) as a variable of this type, or TypeError (Theano's API)."""
+        if not isinstance(other, Variable):
+            other = self.make_constant(self.filter(other))
+        converted = self.convert_variable(other)
+        if converted is None:
+            raise TypeError(f"cannot convert {other} of type {other.type} to {self}")
+        return converted
 
     def convert_variable(self, var):
         if var.type == self:

@@ -362,8 +362,9 @@ class MergeRewriter(GraphRewriter):
             if other is None or other not in fgraph.apply_nodes:
                 seen[key] = node
                 continue
-            if getattr(node.op, "destroy_map", None):
-                continue
+            if getattr(node.op, "destroy_map", None) or any(
+                    _destroyed(fgraph, v) for v in node.outputs + other.outputs):
+                continue  # two in-place clients would share (and both overwrite) one buffer
             pairs = list(zip(node.outputs, other.outputs))
             if all(a.type == b.type for a, b in pairs):
                 for a, b in pairs:
@@ -371,3 +372,12 @@ class MergeRewriter(GraphRewriter):
                 _log(fgraph).record(self, node)
                 changed = True
         return changed
+
+
+def _destroyed(fgraph, var):
+    """Some client overwrites ``var`` in place (its destroy_map names that input)."""
+    for client, i in fgraph.clients.get(var, ()):
+        destroy_map = getattr(getattr(client, "op", None), "destroy_map", None) or {}
+        if any(i in ins for ins in destroy_map.values()):
+            return True
+    return False

@@ -16,7 +16,7 @@ import symtensor.tensor.elemwise as _elemwise
 import symtensor.tensor.math as _math
 from symtensor import scalar as ts
 from symtensor.config import config
-from symtensor.graph.basic import Apply
+from symtensor.graph.basic import Apply, Constant
 from symtensor.graph.op import Op
 from symtensor.tensor.type import TensorType
 
@@ -359,11 +359,252 @@ def sigmoid_binary_crossentropy(output, target):
     return _math.softplus(output) - output * target
 
 
+# ------------------------------------------------------------------ fused softmax + cross-entropy
+#
+# -log(softmax(x)[i, y[i]]) computed from a softmax overflows or underflows for large logits, and so does
+# its gradient through 1 / softmax. The fused ops below take the logits: the loss comes from a max-shifted
+# log-softmax and the gradient is softmax - target, never a division. The rewrites in
+# symtensor/tensor/rewriting/nnet.py put them in place of the unfused user graphs.
+
+def _is_zero(var):
+    """``var`` is known to be all zeros (the gradient the grad machinery gives an unused output)."""
+    if isinstance(var, Constant):
+        data = np.asarray(var.data)
+        return data.size > 0 and not np.any(data)
+    node = var.owner
+    if node is None:
+        return False
+    if isinstance(node.op, _elemwise.Elemwise) and isinstance(node.op.scalar_op, ts.Second):
+        return _is_zero(node.inputs[1])
+    if isinstance(node.op, (_basic.Alloc, _elemwise.DimShuffle, _basic.Rebroadcast)):
+        return _is_zero(node.inputs[0])
+    return False
+
+
+def _last_axis(v):
+    """``v[..., None]``: broadcast a per-row value against the classes."""
+    return _basic.shape_padright(v, 1)
+
+
+def _index_input(opname, y_idx, x):
+    y_idx = _basic.as_tensor_variable(y_idx)
+    if y_idx.dtype not in ts.int_dtypes + ts.uint_dtypes:
+        raise TypeError(f"{opname}: y_idx must be an integer tensor of class indices, got dtype {y_idx.dtype}")
+    if y_idx.ndim != x.ndim - 1:
+        raise TypeError(f"{opname}: y_idx must have {x.ndim - 1} dimensions (one class per row of the "
+                        f"{x.ndim}-d x), got {y_idx.ndim}")
+    for a, c in zip(x.type.shape[:-1], y_idx.type.shape):
+        if a is not None and c is not None and a != c:
+            raise ValueError(f"{opname}: y_idx of static shape {y_idx.type.shape} does not match the rows "
+                             f"{x.type.shape[:-1]} of x")
+    return y_idx
+
+
+def _check_rows(opname, x, y_idx, yname="y_idx"):
+    if y_idx.shape != x.shape[:-1]:
+        raise ValueError(f"{opname}: {yname} of shape {y_idx.shape} must have one entry per row of x "
+                         f"(shape {x.shape})")
+
+
+def _per_row_input(opname, dy, sm):
+    dy = _basic.as_tensor_variable(dy)
+    if dy.dtype not in ts.float_dtypes:
+        raise TypeError(f"{opname}: dy must be a float tensor, got dtype {dy.dtype}")
+    if dy.ndim > sm.ndim - 1:
+        raise TypeError(f"{opname}: dy (the gradient of the per-row loss) must have at most {sm.ndim - 1} "
+                        f"dimensions for a {sm.ndim}-d sm, got {dy.ndim}")
+    return dy
+
+
+def _broadcast_rows(opname, dy, sm):
+    try:
+        return np.broadcast_to(dy, sm.shape[:-1])
+    except ValueError:
+        raise ValueError(f"{opname}: dy of shape {dy.shape} does not broadcast to the rows {sm.shape[:-1]} "
+                         f"of sm") from None
+
+
+class CrossentropySoftmaxArgmax1HotWithBias(Op):
+    """(nll, softmax(x + b), argmax(x + b)) per row with nll[i] = -log_softmax(x + b)[i, y_idx[i]].
+
+    ``b`` is a vector over the classes or a 0-d scalar (0 for no bias). The gradient
+    with respect to x is (softmax - onehot(y_idx)) * dnll: finite for any finite logits.
+    """
+
+    def make_node(self, x, b, y_idx):
+        name = "CrossentropySoftmaxArgmax1HotWithBias"
+        x = _float_input(name, x)
+        b = _bias_input(name, b, x)
+        y_idx = _index_input(name, y_idx, x)
+        dtype = ts.upcast(x.dtype, b.dtype)
+        rows = _merge_static(x.type.shape[:-1], y_idx.type.shape)
+        shape = rows + (_merge_static(x.type.shape[-1:], b.type.shape)[0] if b.ndim else x.type.shape[-1],)
+        return Apply(self, [x, b, y_idx], [TensorType(dtype, shape=rows)(), TensorType(dtype, shape=shape)(),
+                                           TensorType("int64", shape=rows)()])
+
+    def perform(self, node, inputs, output_storage):
+        name = "CrossentropySoftmaxArgmax1HotWithBias"
+        x, b, y_idx = inputs
+        _check_bias(name, x, b)
+        _check_rows(name, x, y_idx)
+        _check_indices(name, y_idx, x.shape[-1])
+        z = x + b
+        logsm = _np_logsoftmax(z)
+        nll = -np.take_along_axis(logsm, y_idx[..., None].astype("int64"), axis=-1)[..., 0]
+        dtype = node.outputs[0].dtype
+        output_storage[0][0] = np.array(nll, dtype=dtype)
+        output_storage[1][0] = np.asarray(_np_softmax(z), dtype=dtype)
+        output_storage[2][0] = np.array(np.argmax(z, axis=-1), dtype="int64")
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        rows = tuple(input_shapes[0][:-1])
+        return [rows, input_shapes[0], rows]
+
+    def L_op(self, inputs, outputs, output_grads):
+        x, b, y_idx = inputs
+        g_nll, g_sm = output_grads[:2]
+        sm = outputs[1]
+        terms = []
+        if not _is_zero(g_nll):
+            terms.append(crossentropy_softmax_1hot_with_bias_dx(g_nll, sm, y_idx))
+        if not _is_zero(g_sm):
+            terms.append(softmax_grad(g_sm, sm))
+        dz = _math.add(*terms) if len(terms) > 1 else terms[0] if terms else _basic.zeros_like(sm)
+        return [dz, _sum_to(dz, b), _basic.zeros_like(y_idx, dtype=config.floatX)]
+
+    def connection_pattern(self, node):
+        return [[True, True, False], [True, True, False], [False, False, False]]
+
+
+class CrossentropySoftmax1HotWithBiasDx(Op):
+    """The gradient of the fused loss: dx = (sm - onehot(y_idx)) * dy[..., None]."""
+
+    def make_node(self, dy, sm, y_idx):
+        name = "CrossentropySoftmax1HotWithBiasDx"
+        sm = _float_input(name, sm, "sm")
+        dy = _per_row_input(name, dy, sm)
+        y_idx = _index_input(name, y_idx, sm)
+        return Apply(self, [dy, sm, y_idx], [TensorType(ts.upcast(dy.dtype, sm.dtype), shape=sm.type.shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        name = "CrossentropySoftmax1HotWithBiasDx"
+        dy, sm, y_idx = inputs
+        _check_rows(name, sm, y_idx)
+        _check_indices(name, y_idx, sm.shape[-1])
+        dy = _broadcast_rows(name, dy, sm)[..., None]
+        dx = np.array(sm * dy, dtype=node.outputs[0].dtype)
+        idx = y_idx[..., None].astype("int64")
+        np.put_along_axis(dx, idx, np.take_along_axis(dx, idx, axis=-1) - dy, axis=-1)
+        output_storage[0][0] = dx
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[1]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        dy, sm, y_idx = inputs
+        (g,) = output_grads
+        g_dy = _math.sum(g * sm, axis=-1) - pick_class(g, y_idx)
+        g_sm = g * _last_axis(dy)
+        return [_sum_to(g_dy, dy), _sum_to(g_sm, sm), _basic.zeros_like(y_idx, dtype=config.floatX)]
+
+    def connection_pattern(self, node):
+        return [[True], [True], [False]]
+
+
+class CrossentropySoftmaxDense(Op):
+    """(nll, softmax(x)) per row with nll = -sum(t * log_softmax(x), last axis) for a target distribution t.
+
+    ``t`` (e.g. one-hot rows) has x's rank and broadcasts against it. Terms with t == 0
+    contribute 0 even where log_softmax is -inf. The gradient with respect to x is
+    (softmax * sum(t) - t) * dnll.
+    """
+
+    def make_node(self, x, t):
+        x = _float_input("CrossentropySoftmaxDense", x)
+        t = _float_input("CrossentropySoftmaxDense", t, "t")
+        if t.ndim != x.ndim:
+            raise TypeError(f"CrossentropySoftmaxDense: t must have x's rank {x.ndim}, got {t.ndim}")
+        dtype = ts.upcast(x.dtype, t.dtype)
+        return Apply(self, [x, t], [TensorType(dtype, shape=x.type.shape[:-1])(),
+                                    TensorType(dtype, shape=x.type.shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        x, t = inputs
+        try:
+            t = np.broadcast_to(t, x.shape)
+        except ValueError:
+            raise ValueError(f"CrossentropySoftmaxDense: t of shape {t.shape} does not broadcast to x's shape "
+                             f"{x.shape}") from None
+        logsm = _np_logsoftmax(x)
+        with np.errstate(invalid="ignore"):
+            nll = -np.sum(np.where(t == 0, 0, t * logsm), axis=-1)
+        dtype = node.outputs[0].dtype
+        output_storage[0][0] = np.array(nll, dtype=dtype)
+        output_storage[1][0] = np.asarray(_np_softmax(x), dtype=dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(input_shapes[0][:-1]), input_shapes[0]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        x, t = inputs
+        g_nll, g_sm = output_grads
+        sm = outputs[1]
+        terms = []
+        if not _is_zero(g_nll):
+            terms.append(crossentropy_softmax_dense_dx(g_nll, sm, t))
+        if not _is_zero(g_sm):
+            terms.append(softmax_grad(g_sm, sm))
+        dx = _math.add(*terms) if len(terms) > 1 else terms[0] if terms else _basic.zeros_like(sm)
+        g_t = _math.neg(_last_axis(g_nll) * logsoftmax(x))
+        return [dx, _sum_to(g_t, t)]
+
+
+class CrossentropySoftmaxDenseDx(Op):
+    """The gradient of the dense fused loss: dx = (sm * sum(t, last axis) - t) * dy[..., None]."""
+
+    def make_node(self, dy, sm, t):
+        sm = _float_input("CrossentropySoftmaxDenseDx", sm, "sm")
+        dy = _per_row_input("CrossentropySoftmaxDenseDx", dy, sm)
+        t = _float_input("CrossentropySoftmaxDenseDx", t, "t")
+        if t.ndim != sm.ndim:
+            raise TypeError(f"CrossentropySoftmaxDenseDx: t must have sm's rank {sm.ndim}, got {t.ndim}")
+        dtype = ts.upcast(dy.dtype, sm.dtype, t.dtype)
+        return Apply(self, [dy, sm, t], [TensorType(dtype, shape=sm.type.shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        dy, sm, t = inputs
+        try:
+            t = np.broadcast_to(t, sm.shape)
+        except ValueError:
+            raise ValueError(f"CrossentropySoftmaxDenseDx: t of shape {t.shape} does not broadcast to sm's "
+                             f"shape {sm.shape}") from None
+        dy = _broadcast_rows("CrossentropySoftmaxDenseDx", dy, sm)[..., None]
+        dx = (sm * t.sum(axis=-1, keepdims=True) - t) * dy
+        output_storage[0][0] = np.asarray(dx, dtype=node.outputs[0].dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[1]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        dy, sm, t = inputs
+        (g,) = output_grads
+        total = _sum_last(t)
+        dyb = _last_axis(dy)
+        g_dy = _math.sum(g * (sm * total - t), axis=-1)
+        g_sm = g * dyb * total
+        g_t = dyb * (_sum_last(g * sm) - g)
+        return [_sum_to(g_dy, dy), _sum_to(g_sm, sm), _sum_to(g_t, t)]
+
+
+crossentropy_softmax_argmax_1hot_with_bias_op = CrossentropySoftmaxArgmax1HotWithBias()
+crossentropy_softmax_1hot_with_bias_dx = CrossentropySoftmax1HotWithBiasDx()
+crossentropy_softmax_dense_op = CrossentropySoftmaxDense()
+crossentropy_softmax_dense_dx = CrossentropySoftmaxDenseDx()
+
+
 def crossentropy_softmax_argmax_1hot_with_bias(x, b, y_idx):
-    """(nll, softmax(x + b), argmax(x + b)) per row, the nll taken from a stable log-softmax."""
-    z = _math.add(x, b)
-    nll = _math.neg(pick_class(logsoftmax(z), y_idx))
-    return nll, softmax(z), _math.argmax(z, axis=-1)
+    """(nll, softmax(x + b), argmax(x + b)) per row, as one stable op."""
+    return tuple(crossentropy_softmax_argmax_1hot_with_bias_op(x, b, y_idx))
 
 
 def crossentropy_softmax_1hot_with_bias(x, b, y_idx):
@@ -374,8 +615,12 @@ def crossentropy_softmax_1hot_with_bias(x, b, y_idx):
 def crossentropy_softmax_1hot(x, y_idx):
     """(nll, softmax(x)) per row: -log(softmax(x)[i, y_idx[i]]) without forming log(softmax)."""
     x = _float_input("crossentropy_softmax_1hot", x)
-    nll = _math.neg(pick_class(logsoftmax(x), y_idx))
-    return nll, softmax(x)
+    return crossentropy_softmax_1hot_with_bias(x, _basic.constant(0, dtype=x.dtype), y_idx)
+
+
+def crossentropy_softmax_dense(x, t):
+    """(nll, softmax(x)) per row for a target distribution ``t`` shaped like x (e.g. one-hot rows)."""
+    return tuple(crossentropy_softmax_dense_op(x, t))
 
 
 # ------------------------------------------------------------------ activations
@@ -473,5 +718,9 @@ __all__ = [
     "ultra_fast_scalar_sigmoid", "hard_sigmoid", "softsign", "relu", "elu", "selu",
     "categorical_crossentropy", "crossentropy_categorical_1hot", "binary_crossentropy",
     "sigmoid_binary_crossentropy", "crossentropy_softmax_1hot", "crossentropy_softmax_1hot_with_bias",
-    "crossentropy_softmax_argmax_1hot_with_bias",
+    "crossentropy_softmax_argmax_1hot_with_bias", "SoftmaxWithBias", "softmax_with_bias_op",
+    "CrossentropySoftmaxArgmax1HotWithBias", "CrossentropySoftmax1HotWithBiasDx", "CrossentropySoftmaxDense",
+    "CrossentropySoftmaxDenseDx", "crossentropy_softmax_argmax_1hot_with_bias_op",
+    "crossentropy_softmax_1hot_with_bias_dx", "crossentropy_softmax_dense", "crossentropy_softmax_dense_op",
+    "crossentropy_softmax_dense_dx",
 ]

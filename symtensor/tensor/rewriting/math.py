@@ -16,7 +16,6 @@ import functools
 import numpy as np
 
 import symtensor.tensor.basic as tb
-import symtensor.tensor.math as tm
 from symtensor import scalar as ts
 from symtensor.graph.basic import Constant
 from symtensor.graph.rewriting.basic import node_rewriter
@@ -118,8 +117,12 @@ def _nary(op, inputs):
     return inputs[0] if len(inputs) == 1 else op(*inputs)
 
 
-def _const(value, dtype):
-    return tb.constant(np.asarray(value, dtype=dtype))
+def _const(value, dtype, ndim=0):
+    """A constant of ``dtype``; a scalar value gets ``ndim`` broadcastable axes (no dimshuffle to fold later)."""
+    value = np.asarray(value, dtype=dtype)
+    if value.ndim == 0 and ndim:
+        value = value.reshape((1,) * ndim)
+    return tb.constant(value)
 
 
 # ----------------------------------------------------------- canonicalize
@@ -212,7 +215,7 @@ def cancel_add_neg(fgraph, node):
         return None
     terms = pos + [neg(n) for n in negs]
     terms = [tb.cast(t, out.dtype) for t in terms]
-    new = _nary(add, terms) if terms else _const(0, out.dtype)
+    new = _nary(add, terms) if terms else _const(0, out.dtype, out.ndim)
     new = keep_type(new, out, sources=dropped + terms)
     return None if new is None else [new]
 
@@ -233,12 +236,68 @@ def cancel_div(fgraph, node):
         return None
     nf = [tb.cast(f, out.dtype) for f in nf]
     df = [tb.cast(f, out.dtype) for f in df]
-    one = _const(1, out.dtype)
+    one = _const(1, out.dtype, out.ndim)
     if df:
         new = true_div(_nary(mul, nf) if nf else one, _nary(mul, df))
     else:
         new = _nary(mul, nf) if nf else one
     new = keep_type(new, out, sources=dropped + nf + df)
+    return None if new is None else [new]
+
+
+@register("canonicalize", "fast_run")
+@node_rewriter([Elemwise])
+def mul_of_div(fgraph, node):
+    """a * (b / c) -> (a * b) / c and (a / b) / c -> a / (b * c), a / (b / c) -> (a * c) / b: one division
+    on top, so numerator and denominator factors can cancel (and exp(x) / (1 + exp(x)) be recognised)."""
+    op = node.op.scalar_op
+    out = node.outputs[0]
+    if node.op.destroy_map or not is_float(out) or not isinstance(op, (ts.Mul, ts.TrueDiv)):
+        return None
+
+    def div_parts(var):
+        inner = elemwise_node(var, ts.TrueDiv)
+        if inner is not None and var.dtype == out.dtype and single_client(fgraph, var):
+            return inner.inputs
+        return None
+
+    if isinstance(op, ts.Mul):
+        num, den = [], []
+        for i in node.inputs:
+            parts = div_parts(i)
+            if parts is None:
+                num.append(i)
+            else:
+                num.append(parts[0])
+                den.append(parts[1])
+        if not den:
+            return None
+    else:
+        a, b = node.inputs
+        pa, pb = div_parts(a), div_parts(b)
+        if pa is not None:
+            num, den = [pa[0]], [pa[1], b]
+        elif pb is not None:
+            num, den = [a, pb[1]], [pb[0]]
+        else:
+            return None
+    num = [tb.cast(v, out.dtype) for v in num]
+    den = [tb.cast(v, out.dtype) for v in den]
+    new = keep_type(true_div(_nary(mul, num), _nary(mul, den)), out, cast=False)
+    return None if new is None else [new]
+
+
+@register("canonicalize", "fast_run", "fast_compile")
+@node_rewriter([Elemwise])
+def remove_useless_fill(fgraph, node):
+    """fill(a, b) -> b when b already has the result's type (a only gave the shape b already has)."""
+    if not isinstance(node.op.scalar_op, ts.Second):
+        return None
+    b = node.inputs[1]
+    out = node.outputs[0]
+    if b.dtype != out.dtype or b.broadcastable != out.broadcastable:
+        return None
+    new = keep_type(b, out, cast=False)
     return None if new is None else [new]
 
 
@@ -281,12 +340,12 @@ def sum_of_scaled(fgraph, node):
         inner = _nary(mul, rest)
         if inner.type != x.type:
             return None
-        new = mul(_const(c, x.dtype), node.op(inner))
+        new = mul(_const(c, x.dtype, out.ndim), node.op(inner))
     elif div_node is not None:
         a, c = div_node.inputs
         if not all(c.broadcastable) or scalar_constant(c) is None or a.type != x.type:
             return None
-        new = true_div(node.op(a), _const(scalar_constant(c), c.dtype))
+        new = true_div(node.op(a), _const(scalar_constant(c), c.dtype, out.ndim))
     else:
         return None
     new = keep_type(new, out, cast=False)
@@ -356,7 +415,7 @@ def _power(x, value, dtype):
     if twice != int(twice) or abs(value) > MAX_POW_CHAIN:
         return None
     if value == 0:
-        return tb.fill(x, _const(1, dtype))
+        return tb.fill(x, _const(1, dtype, x.ndim))
     mag = abs(value)
     whole = int(mag)
     parts = []
@@ -365,7 +424,7 @@ def _power(x, value, dtype):
     if mag != whole:
         parts.append(sqrt(x))
     res = _nary(mul, parts)
-    return true_div(_const(1, dtype), res) if value < 0 else res
+    return true_div(_const(1, dtype, x.ndim), res) if value < 0 else res
 
 
 def _pow_rewrite(node, allowed):

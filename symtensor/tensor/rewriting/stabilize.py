@@ -15,7 +15,7 @@ from symtensor import scalar as ts
 from symtensor.graph.rewriting.basic import node_rewriter
 from symtensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise
 from symtensor.tensor.rewriting.math import (
-    add, elemwise_node, exp, is_float, keep_type, log, neg, negate, pattern, scalar_constant, sub)
+    add, elemwise_node, exp, is_float, keep_type, log, mul, neg, negate, pattern, scalar_constant, sub)
 from symtensor.tensor.rewriting.pipeline import register
 
 log1p, expm1, sigmoid, softplus = (Elemwise(op) for op in (ts.log1p, ts.expm1, ts.sigmoid, ts.softplus))
@@ -79,6 +79,38 @@ def expm1_from_exp(fgraph, node):
             new = keep_type(_sum(terms), out, sources=[minus_one], cast=False)
             return None if new is None else [new]
     return None
+
+
+@register("stabilize", *TAGS)
+@node_rewriter([Elemwise])
+def sigmoid_from_exp_ratio(fgraph, node):
+    """exp(x) / (1 + exp(x)) -> sigmoid(x) and a / (1 + exp(x)) -> a * sigmoid(-x): the forms gradients of
+    softplus and of log(1 + exp(x)) take, which overflow to inf / inf = nan for large x."""
+    if not isinstance(node.op.scalar_op, ts.TrueDiv) or node.op.destroy_map:
+        return None
+    out = node.outputs[0]
+    num, den = node.inputs
+    add_node = elemwise_node(den, ts.Add)
+    if not is_float(out) or den.dtype != out.dtype or add_node is None or len(add_node.inputs) != 2:
+        return None
+    found = _drop_one(add_node, 1)
+    if found is None:
+        return None
+    one, (e,) = found
+    exp_node = elemwise_node(e, ts.Exp)
+    if exp_node is None or e.dtype != out.dtype:
+        return None
+    x = exp_node.inputs[0]
+    factors = list(num.owner.inputs) if elemwise_node(num, ts.Mul) is not None else [num]
+    factors = [f for f in factors if scalar_constant(f) is None or scalar_constant(f) != 1]
+    if any(f is e for f in factors):
+        factors.remove(e)
+        sig = sigmoid(x)
+    else:
+        sig = sigmoid(negate(x))
+    factors = [tb.cast(f, out.dtype) for f in factors] + [sig]
+    new = keep_type(factors[0] if len(factors) == 1 else mul(*factors), out, sources=[num, one], cast=False)
+    return None if new is None else [new]
 
 
 def _neg_softplus_neg(b):
@@ -158,7 +190,7 @@ def logsumexp(fgraph, node):
         return None
     axis = red.op.axis
     m = CAReduce(ts.maximum, axis)(x)
-    m = tm.switch(tm.isinf(m), tb.constant(np.zeros((), dtype=m.dtype)), m)
+    m = tm.switch(tm.isinf(m), tb.constant(np.zeros((1,) * m.ndim, dtype=m.dtype)), m)
     back, k = [], 0
     for a in range(x.ndim):
         if a in axis:

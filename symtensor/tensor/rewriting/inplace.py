@@ -1,0 +1,123 @@
+"""The in-place phase: let ops overwrite an input buffer instead of allocating their output.
+
+Every candidate is installed through ``apply_replacements``, so the graph's
+DestroyHandler vetoes the unsafe ones (another reader still needs the
+buffer afterwards, a protected input or a view of one, a graph output, two
+destroyers of one buffer). Nodes are visited inputs-first, so an earlier node
+gets first claim on a buffer.
+
+* Elemwise: output k overwrites input i when both have the same dtype and
+  broadcastable pattern (nothing is broadcast into the buffer). An output that
+  is the update of a shared variable prefers that variable's buffer: the
+  update then costs no allocation and no copy.
+* IncSubtensor, AdvancedIncSubtensor1, AdvancedIncSubtensor: ``inplace=True``.
+"""
+
+from symtensor.graph.basic import Constant
+from symtensor.graph.destroyhandler import DestroyHandler
+from symtensor.graph.rewriting.basic import GraphRewriter, apply_replacements
+from symtensor.tensor.advanced_subtensor import AdvancedIncSubtensor, AdvancedIncSubtensor1
+from symtensor.tensor.elemwise import Elemwise
+from symtensor.tensor.rewriting.pipeline import register
+from symtensor.tensor.subtensor import IncSubtensor
+
+
+def destroy_handler(fgraph):
+    """The graph's DestroyHandler; one protecting every graph input is attached when there is none."""
+    dh = getattr(fgraph, "destroy_handler", None)
+    if dh is None:
+        dh = DestroyHandler()
+        fgraph.attach_feature(dh)
+    return dh
+
+
+def _updated_input(fgraph, var):
+    """The graph input (a shared variable) whose new value is ``var``, or None."""
+    mapping = getattr(fgraph, "update_mapping", None)
+    if not mapping:
+        return None
+    for client, k in fgraph.clients.get(var, ()):
+        if not hasattr(client, "op") and k in mapping:
+            return fgraph.inputs[mapping[k]]
+    return None
+
+
+def _elemwise_candidates(fgraph, node, k, used, dh):
+    """Inputs that output ``k`` may overwrite, best first."""
+    out = node.outputs[k]
+    found = []
+    for i, inp in enumerate(node.inputs):
+        if i in used or isinstance(inp, Constant):
+            continue
+        if inp.type.dtype != out.type.dtype or inp.type.broadcastable != out.type.broadcastable:
+            continue
+        if sum(other is inp for other in node.inputs) > 1:  # read again through another input
+            continue
+        if not dh.can_destroy(inp):
+            continue
+        found.append(i)
+    preferred = _updated_input(fgraph, out)
+    found.sort(key=lambda i: node.inputs[i] is not preferred)
+    return found
+
+
+class InplaceElemwise(GraphRewriter):
+    """Give each Elemwise output an input buffer to overwrite (``inplace_pattern``) when safe."""
+
+    name = "inplace_elemwise"
+
+    def add_requirements(self, fgraph):
+        destroy_handler(fgraph)
+
+    def apply(self, fgraph):
+        dh = destroy_handler(fgraph)
+        changed = False
+        for node in fgraph.toposort():
+            if node not in fgraph.apply_nodes or not isinstance(node.op, Elemwise) or node.op.inplace_pattern:
+                continue
+            pattern = {}
+            for k in range(len(node.outputs)):
+                for i in _elemwise_candidates(fgraph, node, k, set(pattern.values()), dh):
+                    trial = {**pattern, k: i}
+                    new_op = Elemwise(node.op.scalar_op, trial)
+                    new_node = new_op.make_node(*node.inputs)
+                    if any(a.type != b.type for a, b in zip(new_node.outputs, node.outputs)):
+                        continue
+                    if apply_replacements(fgraph, self, node, new_node.outputs):
+                        node, pattern, changed = new_node, trial, True
+                        break
+        return changed
+
+
+_INC_SUBTENSORS = (IncSubtensor, AdvancedIncSubtensor1, AdvancedIncSubtensor)
+
+
+class InplaceIncSubtensor(GraphRewriter):
+    """set_subtensor / inc_subtensor write into their ``x`` buffer when safe."""
+
+    name = "inplace_incsubtensor"
+
+    def add_requirements(self, fgraph):
+        destroy_handler(fgraph)
+
+    def apply(self, fgraph):
+        dh = destroy_handler(fgraph)
+        changed = False
+        for node in fgraph.toposort():
+            op = node.op
+            if node not in fgraph.apply_nodes or not isinstance(op, _INC_SUBTENSORS) or op.inplace:
+                continue
+            if isinstance(node.inputs[0], Constant) or not dh.can_destroy(node.inputs[0]):
+                continue
+            props = {p: getattr(op, p) for p in op.__props__}
+            props["inplace"] = True
+            new_node = type(op)(**props).make_node(*node.inputs)
+            if any(a.type != b.type for a, b in zip(new_node.outputs, node.outputs)):
+                continue
+            if apply_replacements(fgraph, self, node, new_node.outputs):
+                changed = True
+        return changed
+
+
+register("inplace", "fast_run", "inplace", name="inplace_incsubtensor")(InplaceIncSubtensor())
+register("inplace", "fast_run", "inplace", name="inplace_elemwise")(InplaceElemwise())
