@@ -217,6 +217,7 @@ class FunctionMaker:
         rewrite = _REWRITERS.get(mode.optimizer) if mode.optimizer else None
         if rewrite is not None:
             rewrite(self.fgraph, mode)
+            self.fgraph.validate()  # a rewrite that bypassed validation must not leave an unsafe in-place state
         self.rewrite_time = time.perf_counter() - start
         #: which rewrites fired and how long each phase took (None when rewriting is off)
         self.rewrite_log = getattr(self.fgraph, "rewrite_log", None)

@@ -21,8 +21,8 @@ touched; ``validate`` checks only their edges, and repairs a violated edge
 u -> v by moving the smaller of {ancestors of u placed after v} and
 {descendants of v placed before u} past the other end (Pearce-Kelly style,
 with fractional positions), so a rewrite costs about the size of the region
-it reorders, not the size of the graph. A graph without destroyers skips all
-of it.
+it reorders, not the size of the graph. Only attaching (and the rare
+exhaustion of fractional positions) sorts the whole graph.
 """
 
 from symtensor.graph.basic import Apply, Constant
@@ -232,29 +232,30 @@ class DestroyHandler(Feature):
                                              f"storage as input {j} ({other})")
 
     def validate(self, fgraph):
-        if not self.destroyers:
-            self._touched.clear()
-            self._stale = True  # positions are not maintained while nothing is destroyed
-            return True
-        if self._stale:
-            self._rebuild()
-            return True
         touched = [n for n in self._touched if n in fgraph.apply_nodes]
         self._touched.clear()
-        for node in touched:
-            if node in self.destroyers:
-                self._check_destroyer(node)
-        pos = self.pos
-        for node in touched:
-            for s in self._succ(node):
-                if pos[node] >= pos[s]:
-                    self._repair(node, s)
-            for p in self._pred(node):
-                if pos[p] >= pos[node]:
-                    self._repair(p, node)
-            if self._stale:  # a repair ran out of room: renumber (and check) everything
+        try:
+            for node in touched:
+                if node in self.destroyers:
+                    self._check_destroyer(node)
+            if self._stale:
                 self._rebuild()
-                break
+                return True
+            pos = self.pos
+            for node in touched:
+                for s in self._succ(node):
+                    if pos[node] >= pos[s]:
+                        self._repair(node, s)
+                for p in self._pred(node):
+                    if pos[p] >= pos[node]:
+                        self._repair(p, node)
+                if self._stale:  # a repair ran out of room: renumber (and check) everything
+                    self._rebuild()
+                    break
+        except InconsistencyError:
+            # the caller reverts the change; look at these nodes again next time
+            self._touched.update(n for n in touched if n in fgraph.apply_nodes)
+            raise
         return True
 
     def _rebuild(self):
@@ -302,8 +303,7 @@ class DestroyHandler(Feature):
                 side, found = "fwd", done
                 break
         hit, region = found
-        if hit:
-            self._stale = True
+        if hit:  # nothing was moved yet: the positions stay valid without this edge
             raise InconsistencyError(f"{v} overwrites storage that {u} reads, but {u} needs the result of {v} "
                                      "(the in-place order would be a cycle)")
         moved = sorted(region, key=pos.__getitem__)

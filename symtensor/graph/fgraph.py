@@ -333,13 +333,13 @@ class FunctionGraph:
         """
         order = io_toposort(self.inputs, self.outputs)
         ords = self.orderings()
-        if not ords:
-            return order
         last = set()
         for feature in self._features:
             hook = getattr(feature, "schedule_last", None)
             if hook is not None:
                 last |= hook(self)
+        if not ords and not last:
+            return order
         return toposort_with_orderings(order, ords, last)
 
     def get_clients(self, var):

@@ -18,6 +18,9 @@ from symtensor.tensor.type import TensorType
 
 
 class _tensor_py_operators:
+    #: as in Theano: ``ndarray * var`` defers to ``var.__rmul__`` instead of building an object array
+    __array_priority__ = 1000
+
     # -- arithmetic
     def __add__(self, other):
         return _math.add(self, other)

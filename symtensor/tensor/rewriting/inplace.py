@@ -10,11 +10,15 @@ gets first claim on a buffer.
   broadcastable pattern (nothing is broadcast into the buffer). An output that
   is the update of a shared variable prefers that variable's buffer: the
   update then costs no allocation and no copy.
-* IncSubtensor, AdvancedIncSubtensor1, AdvancedIncSubtensor: ``inplace=True``.
+* IncSubtensor, AdvancedIncSubtensor1, AdvancedIncSubtensor: ``inplace=True``;
+  Gemm / Gemv / Ger too when their accumulator is an updated shared value
+  (``blas_inplace`` handles intermediates), e.g. the Gemm of an SGD step.
 """
 
+import symtensor.tensor.blas as _blas
 from symtensor.graph.basic import Constant
 from symtensor.graph.destroyhandler import DestroyHandler
+from symtensor.graph.fgraph import Output
 from symtensor.graph.rewriting.basic import GraphRewriter, apply_replacements
 from symtensor.tensor.advanced_subtensor import AdvancedIncSubtensor, AdvancedIncSubtensor1
 from symtensor.tensor.elemwise import Elemwise
@@ -37,7 +41,7 @@ def _updated_input(fgraph, var):
     if not mapping:
         return None
     for client, k in fgraph.clients.get(var, ()):
-        if not hasattr(client, "op") and k in mapping:
+        if isinstance(client, Output) and k in mapping:
             return fgraph.inputs[mapping[k]]
     return None
 
@@ -89,11 +93,14 @@ class InplaceElemwise(GraphRewriter):
         return changed
 
 
-_INC_SUBTENSORS = (IncSubtensor, AdvancedIncSubtensor1, AdvancedIncSubtensor)
+#: ops with an ``inplace`` flag that makes them overwrite input 0. Intermediates of the BLAS ones are
+#: ``blas_inplace``'s call; this pass lets them overwrite updated shared values (and mutable inputs)
+_BLAS = (_blas.Gemm, _blas.Gemv, _blas.Ger)
+_FLAGGED = (IncSubtensor, AdvancedIncSubtensor1, AdvancedIncSubtensor) + _BLAS
 
 
-class InplaceIncSubtensor(GraphRewriter):
-    """set_subtensor / inc_subtensor write into their ``x`` buffer when safe."""
+class InplaceFlaggedOps(GraphRewriter):
+    """set_subtensor / inc_subtensor (and Gemm / Gemv / Ger) write into their first input when safe."""
 
     name = "inplace_incsubtensor"
 
@@ -105,13 +112,18 @@ class InplaceIncSubtensor(GraphRewriter):
         changed = False
         for node in fgraph.toposort():
             op = node.op
-            if node not in fgraph.apply_nodes or not isinstance(op, _INC_SUBTENSORS) or op.inplace:
+            if node not in fgraph.apply_nodes or not isinstance(op, _FLAGGED) or op.inplace:
                 continue
             if isinstance(node.inputs[0], Constant) or not dh.can_destroy(node.inputs[0]):
                 continue
+            if isinstance(op, _BLAS) and all(r.owner is not None for r in dh.roots(node.inputs[0])):
+                continue  # intermediates are blas_inplace's call; here only updated shared values
             props = {p: getattr(op, p) for p in op.__props__}
             props["inplace"] = True
-            new_node = type(op)(**props).make_node(*node.inputs)
+            try:
+                new_node = type(op)(**props).make_node(*node.inputs)
+            except ValueError:  # e.g. a BLAS accumulator that is also read as another operand
+                continue
             if any(a.type != b.type for a, b in zip(new_node.outputs, node.outputs)):
                 continue
             if apply_replacements(fgraph, self, node, new_node.outputs):
@@ -119,5 +131,5 @@ class InplaceIncSubtensor(GraphRewriter):
         return changed
 
 
-register("inplace", "fast_run", "inplace", name="inplace_incsubtensor")(InplaceIncSubtensor())
+register("inplace", "fast_run", "inplace", name="inplace_incsubtensor")(InplaceFlaggedOps())
 register("inplace", "fast_run", "inplace", name="inplace_elemwise")(InplaceElemwise())

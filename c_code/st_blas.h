@@ -1,0 +1,106 @@
+/* BLAS through the function pointers SciPy exports (scipy.linalg.cython_blas):
+ * no system BLAS and no -lblas. st_blas_load() fills the table once per module. */
+#ifndef ST_BLAS_H
+#define ST_BLAS_H
+
+#include "st_runtime.h"
+
+typedef void (*st_gemm_d)(char *, char *, int *, int *, int *, double *, double *, int *, double *, int *,
+                          double *, double *, int *);
+typedef void (*st_gemm_s)(char *, char *, int *, int *, int *, float *, float *, int *, float *, int *,
+                          float *, float *, int *);
+typedef void (*st_gemv_d)(char *, int *, int *, double *, double *, int *, double *, int *, double *, double *,
+                          int *);
+typedef void (*st_gemv_s)(char *, int *, int *, float *, float *, int *, float *, int *, float *, float *, int *);
+typedef double (*st_dot_d)(int *, double *, int *, double *, int *);
+typedef float (*st_dot_s)(int *, float *, int *, float *, int *);
+typedef void (*st_ger_d)(int *, int *, double *, double *, int *, double *, int *, double *, int *);
+typedef void (*st_ger_s)(int *, int *, float *, float *, int *, float *, int *, float *, int *);
+
+static struct {
+    st_gemm_d dgemm; st_gemm_s sgemm; st_gemv_d dgemv; st_gemv_s sgemv;
+    st_dot_d ddot; st_dot_s sdot; st_ger_d dger; st_ger_s sger;
+    int loaded;
+} st_blas;
+
+static void *st_blas_pointer(PyObject *table, const char *name)
+{
+    PyObject *capsule = PyDict_GetItemString(table, name);  /* borrowed */
+    if (capsule == NULL) {
+        PyErr_Format(PyExc_ImportError, "scipy.linalg.cython_blas has no %s", name);
+        return NULL;
+    }
+    return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule));
+}
+
+static int st_blas_load(void)
+{
+    if (st_blas.loaded) return 0;
+    PyObject *mod = PyImport_ImportModule("scipy.linalg.cython_blas");
+    if (mod == NULL) return -1;
+    PyObject *table = PyObject_GetAttrString(mod, "__pyx_capi__");
+    Py_DECREF(mod);
+    if (table == NULL) return -1;
+    int ok = (st_blas.dgemm = (st_gemm_d)st_blas_pointer(table, "dgemm")) != NULL
+          && (st_blas.sgemm = (st_gemm_s)st_blas_pointer(table, "sgemm")) != NULL
+          && (st_blas.dgemv = (st_gemv_d)st_blas_pointer(table, "dgemv")) != NULL
+          && (st_blas.sgemv = (st_gemv_s)st_blas_pointer(table, "sgemv")) != NULL
+          && (st_blas.ddot = (st_dot_d)st_blas_pointer(table, "ddot")) != NULL
+          && (st_blas.sdot = (st_dot_s)st_blas_pointer(table, "sdot")) != NULL
+          && (st_blas.dger = (st_ger_d)st_blas_pointer(table, "dger")) != NULL
+          && (st_blas.sger = (st_ger_s)st_blas_pointer(table, "sger")) != NULL;
+    Py_DECREF(table);
+    if (!ok) return -1;
+    st_blas.loaded = 1;
+    return 0;
+}
+
+/* A 2-d operand as BLAS sees it: a column-major matrix, possibly transposed.
+ * Row-major (C-contiguous) x of shape (r, c) is the column-major x^T. Returns a
+ * new reference to a usable array (a copy only when the strides fit neither). */
+static PyArrayObject *st_blas_operand(PyArrayObject *x, char *trans, int *ld)
+{
+    npy_intp item = PyArray_ITEMSIZE(x);
+    npy_intp s0 = PyArray_STRIDE(x, 0), s1 = PyArray_STRIDE(x, 1);
+    npy_intp r = PyArray_DIM(x, 0), c = PyArray_DIM(x, 1);
+    if ((s1 == item || c == 1) && s0 % item == 0 && s0 / item >= (c > 1 ? c : 1) && s0 > 0) {
+        *trans = 'N'; *ld = (int)(s0 / item); Py_INCREF(x); return x;   /* row-major: BLAS sees x^T */
+    }
+    if ((s0 == item || r == 1) && s1 % item == 0 && s1 / item >= (r > 1 ? r : 1) && s1 > 0) {
+        *trans = 'T'; *ld = (int)(s1 / item); Py_INCREF(x); return x;   /* column-major */
+    }
+    PyArrayObject *copy = (PyArrayObject *)PyArray_NewCopy(x, NPY_CORDER);
+    if (copy == NULL) return NULL;
+    *trans = 'N'; *ld = (int)(c > 1 ? c : 1);
+    return copy;
+}
+
+/* out (m, n), C-contiguous, = alpha * a (m, k) . b (k, n) + beta * out. */
+static int st_gemm(PyArrayObject *a, PyArrayObject *b, PyArrayObject *out, double alpha, double beta)
+{
+    int m = (int)PyArray_DIM(a, 0), k = (int)PyArray_DIM(a, 1), n = (int)PyArray_DIM(b, 1);
+    if (m == 0 || n == 0) return 0;
+    if (k == 0) {
+        if (beta == 0) memset(PyArray_DATA(out), 0, (size_t)PyArray_NBYTES(out));
+        return 0;
+    }
+    char ta, tb; int lda, ldb, ldc = n;
+    PyArrayObject *A = st_blas_operand(a, &ta, &lda);
+    if (A == NULL) return -1;
+    PyArrayObject *B = st_blas_operand(b, &tb, &ldb);
+    if (B == NULL) { Py_DECREF(A); return -1; }
+    /* row-major C = A B  <=>  column-major C^T = B^T A^T */
+    if (PyArray_TYPE(out) == NPY_FLOAT64) {
+        double al = alpha, be = beta;
+        st_blas.dgemm(&tb, &ta, &n, &m, &k, &al, (double *)PyArray_DATA(B), &ldb, (double *)PyArray_DATA(A), &lda,
+                      &be, (double *)PyArray_DATA(out), &ldc);
+    } else {
+        float al = (float)alpha, be = (float)beta;
+        st_blas.sgemm(&tb, &ta, &n, &m, &k, &al, (float *)PyArray_DATA(B), &ldb, (float *)PyArray_DATA(A), &lda,
+                      &be, (float *)PyArray_DATA(out), &ldc);
+    }
+    Py_DECREF(A); Py_DECREF(B);
+    return 0;
+}
+
+#endif /* ST_BLAS_H */

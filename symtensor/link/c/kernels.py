@@ -1,0 +1,364 @@
+"""C kernels for ops, in a table owned by the C backend (keyed by Op class).
+
+A kernel generator ``gen(node, ins, outs)`` gets the C expressions of the
+node's input slots and output slots (``PyObject *`` lvalues) and returns the
+C statements of the kernel body, or None when this node has no C form (the
+driver then calls the op's ``perform`` through Python). The body reports
+errors with ``ST_FAIL(exception, format, ...)``.
+"""
+
+from symtensor import scalar as ts
+from symtensor.link.c.scalar_c import (
+    NPY_TYPENUMS, c_expression, c_type, composite_statements)
+from symtensor.scalar.composite import Composite
+from symtensor.tensor.blas import Dot22, Gemm
+from symtensor.tensor.elemwise import _ACC_DTYPE, CAReduce, DimShuffle, Elemwise
+from symtensor.tensor.math import Dot
+from symtensor.tensor.shape import Reshape, Shape, Shape_i
+
+KERNELS = {}
+
+
+def register(*op_classes):
+    def decorate(gen):
+        for cls in op_classes:
+            KERNELS[cls] = gen
+        return gen
+    return decorate
+
+
+def kernel_for(node):
+    """C body for ``node`` or None."""
+    for cls in type(node.op).__mro__:
+        gen = KERNELS.get(cls)
+        if gen is not None:
+            return gen
+    return None
+
+
+# ------------------------------------------------------------------ Elemwise
+
+def _elemwise_body_lines(node, in_vals, out_vals):
+    """Statements computing out_vals (C lvalues) from in_vals (C rvalues) for one element."""
+    op = node.op.scalar_op
+    if isinstance(op, Composite):
+        return composite_statements(op, in_vals, out_vals)
+    scalar_node = op.make_node(*[ts.ScalarType(i.type.dtype)() for i in node.inputs])
+    expr = c_expression(scalar_node, in_vals)
+    if expr is None or len(out_vals) != 1:
+        return None
+    return [f"{out_vals[0]} = {expr};"]
+
+
+@register(Elemwise)
+def elemwise_kernel(node, ins, outs):
+    dtypes = [v.type.dtype for v in node.inputs + node.outputs]
+    if any(d not in NPY_TYPENUMS for d in dtypes):
+        return None
+    nin, nout = len(node.inputs), len(node.outputs)
+    in_vals = [f"x{k}" for k in range(nin)]
+    out_vals = [f"y{k}" for k in range(nout)]
+    body = _elemwise_body_lines(node, in_vals, out_vals)
+    if body is None:
+        return None
+    nd = node.outputs[0].ndim
+    inplace = dict(node.op.inplace_pattern)
+    in_t = [c_type(i.type.dtype) for i in node.inputs]
+    out_t = [c_type(o.type.dtype) for o in node.outputs]
+    lines = [f"PyArrayObject *in{k} = ST_ARR({ins[k]});" for k in range(nin)]
+    lines.append(f"npy_intp dims[{max(nd, 1)}];")
+    # output shape: the length of the non-broadcastable inputs, which must agree
+    for d in range(nd):
+        lines.append(f"dims[{d}] = 1;")
+        first = True
+        for k, var in enumerate(node.inputs):
+            if var.type.broadcastable[d]:
+                continue
+            if first:
+                lines.append(f"dims[{d}] = PyArray_DIM(in{k}, {d});")
+                first = False
+            else:
+                lines.append(
+                    f"if (PyArray_DIM(in{k}, {d}) != dims[{d}]) ST_FAIL(PyExc_ValueError, "
+                    f"\"{node.op}: input dimension mismatch on axis {d} (lengths %ld and %ld). Only axes marked "
+                    f"broadcastable may be broadcast\", (long)dims[{d}], (long)PyArray_DIM(in{k}, {d}));")
+    for o in range(nout):
+        if o in inplace:
+            lines.append(f"Py_INCREF({ins[inplace[o]]}); st_set_slot(&{outs[o]}, {ins[inplace[o]]});")
+        else:
+            typenum = NPY_TYPENUMS[node.outputs[o].type.dtype]
+            lines.append(f"if (st_prepare_output(&{outs[o]}, {nd}, dims, {typenum}) < 0) return -1;")
+    lines += [f"PyArrayObject *out{o} = ST_ARR({outs[o]});" for o in range(nout)]
+    lines.append(f"const npy_intp n = {'*'.join(f'dims[{d}]' for d in range(nd)) or '1'};")
+    # fast path: every operand C-contiguous with the full shape
+    contiguous = " && ".join([f"PyArray_IS_C_CONTIGUOUS(in{k}) && PyArray_SIZE(in{k}) == n" for k in range(nin)]
+                             + [f"PyArray_IS_C_CONTIGUOUS(out{o})" for o in range(nout)]) or "1"
+    restrict = "" if inplace else " restrict"
+    lines.append(f"if ({contiguous}) {{")
+    lines += [f"    const {in_t[k]} *{restrict} p{k} = (const {in_t[k]} *)PyArray_DATA(in{k});" for k in range(nin)]
+    lines += [f"    {out_t[o]} *{restrict} q{o} = ({out_t[o]} *)PyArray_DATA(out{o});" for o in range(nout)]
+    lines.append("    #pragma omp parallel for simd if (n > ST_OMP_THRESHOLD)")
+    lines.append("    for (npy_intp i = 0; i < n; ++i) {")
+    lines += [f"        const {in_t[k]} x{k} = p{k}[i];" for k in range(nin)]
+    lines += [f"        {out_t[o]} y{o};" for o in range(nout)]
+    lines += ["        " + b for b in body]
+    lines += [f"        q{o}[i] = y{o};" for o in range(nout)]
+    lines.append("    }")
+    lines.append("} else if (n > 0) {")
+    if nd == 0:
+        lines += [f"    const {in_t[k]} x{k} = *(const {in_t[k]} *)PyArray_DATA(in{k});" for k in range(nin)]
+        lines += [f"    {out_t[o]} y{o};" for o in range(nout)]
+        lines += ["    " + b for b in body]
+        lines += [f"    *({out_t[o]} *)PyArray_DATA(out{o}) = y{o};" for o in range(nout)]
+    else:
+        last = nd - 1
+        arrays = [f"in{k}" for k in range(nin)] + [f"out{o}" for o in range(nout)]
+        for a in arrays:
+            lines.append(f"    npy_intp s_{a}[{nd}];")
+            lines.append(f"    for (int d = 0; d < {nd}; ++d) s_{a}[d] = PyArray_DIM({a}, d) == 1 ? 0 : PyArray_STRIDE({a}, d);")
+        lines.append(f"    const npy_intp inner = dims[{last}], outer = n / inner;")
+        lines.append(f"    npy_intp idx[{nd}] = {{0}};")
+        lines.append("    for (npy_intp o = 0; o < outer; ++o) {")
+        for a in arrays:
+            lines.append(f"        char *b_{a} = PyArray_BYTES({a});")
+            if nd > 1:
+                lines.append(f"        for (int d = 0; d < {last}; ++d) b_{a} += idx[d] * s_{a}[d];")
+        lines.append("        for (npy_intp j = 0; j < inner; ++j) {")
+        lines += [f"            const {in_t[k]} x{k} = *(const {in_t[k]} *)(b_in{k} + j * s_in{k}[{last}]);"
+                  for k in range(nin)]
+        lines += [f"            {out_t[o]} y{o};" for o in range(nout)]
+        lines += ["            " + b for b in body]
+        lines += [f"            *({out_t[o]} *)(b_out{o} + j * s_out{o}[{last}]) = y{o};" for o in range(nout)]
+        lines.append("        }")
+        if nd > 1:
+            lines.append(f"        for (int d = {last - 1}; d >= 0; --d) {{ if (++idx[d] < dims[d]) break; idx[d] = 0; }}")
+        lines.append("    }")
+    lines.append("}")
+    return lines
+
+
+# ------------------------------------------------------------------ views and shapes
+
+@register(DimShuffle)
+def dimshuffle_kernel(node, ins, outs):
+    op = node.op
+    perm = list(op.shuffle) + list(op.drop)
+    nd_in = node.inputs[0].ndim
+    nd_out = node.outputs[0].ndim
+    lines = [f"PyArrayObject *x = ST_ARR({ins[0]});"]
+    lines.append(f"npy_intp perm_[{max(nd_in, 1)}] = {{{', '.join(str(p) for p in perm) or '0'}}};")
+    lines.append(f"PyArray_Dims perm = {{perm_, {nd_in}}};")
+    lines.append("PyObject *t = PyArray_Transpose(x, &perm);")
+    lines.append("if (t == NULL) return -1;")
+    shape = []
+    for o in op.new_order:
+        shape.append("1" if o == "x" else f"PyArray_DIM(x, {o})")
+    lines.append(f"npy_intp shape_[{max(nd_out, 1)}] = {{{', '.join(shape) or '0'}}};")
+    lines.append(f"PyArray_Dims shape = {{shape_, {nd_out}}};")
+    lines.append("PyObject *r = PyArray_Newshape((PyArrayObject *)t, &shape, NPY_ANYORDER);")
+    lines.append("Py_DECREF(t);")
+    lines.append("if (r == NULL) return -1;")
+    lines.append(f"st_set_slot(&{outs[0]}, r);")
+    return lines
+
+
+@register(Reshape)
+def reshape_kernel(node, ins, outs):
+    nd = node.op.ndim
+    return [
+        f"PyArrayObject *x = ST_ARR({ins[0]});",
+        f"PyArrayObject *s = ST_ARR({ins[1]});",
+        f"if (PyArray_SIZE(s) != {nd}) ST_FAIL(PyExc_ValueError, \"Reshape: shape has %ld entries, expected {nd}\", (long)PyArray_SIZE(s));",
+        f"npy_intp shape_[{max(nd, 1)}];",
+        f"for (int d = 0; d < {nd}; ++d) shape_[d] = (npy_intp)*(npy_int64 *)PyArray_GETPTR1(s, d);",
+        f"PyArray_Dims shape = {{shape_, {nd}}};",
+        "PyObject *r = PyArray_Newshape(x, &shape, NPY_CORDER);",
+        "if (r == NULL) return -1;",
+        f"st_set_slot(&{outs[0]}, r);",
+    ]
+
+
+@register(Shape_i)
+def shape_i_kernel(node, ins, outs):
+    return [
+        f"if (st_prepare_output(&{outs[0]}, 0, NULL, NPY_INT64) < 0) return -1;",
+        f"*(npy_int64 *)PyArray_DATA(ST_ARR({outs[0]})) = (npy_int64)PyArray_DIM(ST_ARR({ins[0]}), {node.op.i});",
+    ]
+
+
+@register(Shape)
+def shape_kernel(node, ins, outs):
+    nd = node.inputs[0].ndim
+    return [
+        f"npy_intp len_[1] = {{{nd}}};",
+        f"if (st_prepare_output(&{outs[0]}, 1, len_, NPY_INT64) < 0) return -1;",
+        f"for (int d = 0; d < {nd}; ++d) ((npy_int64 *)PyArray_DATA(ST_ARR({outs[0]})))[d] = "
+        f"(npy_int64)PyArray_DIM(ST_ARR({ins[0]}), d);",
+    ]
+
+
+# ------------------------------------------------------------------ dot products through BLAS
+
+def _float_blas_dtype(node):
+    dtypes = {v.type.dtype for v in node.inputs[:1] + node.outputs}
+    return len(dtypes) == 1 and dtypes.pop() in ("float32", "float64")
+
+
+def _matmul_lines(a, b, out_slot, typenum, alpha="1.0", beta="0.0", accumulate_into=None):
+    lines = ["if (st_blas_load() < 0) return -1;",
+             f"PyArrayObject *a = ST_ARR({a}), *b = ST_ARR({b});",
+             "if (PyArray_DIM(a, 1) != PyArray_DIM(b, 0)) ST_FAIL(PyExc_ValueError, "
+             "\"Dot: shapes (%ld, %ld) and (%ld, %ld) are not aligned\", (long)PyArray_DIM(a, 0), "
+             "(long)PyArray_DIM(a, 1), (long)PyArray_DIM(b, 0), (long)PyArray_DIM(b, 1));",
+             "npy_intp dims[2] = {PyArray_DIM(a, 0), PyArray_DIM(b, 1)};"]
+    if accumulate_into is None:
+        lines.append(f"if (st_prepare_output(&{out_slot}, 2, dims, {typenum}) < 0) return -1;")
+    else:
+        z, inplace = accumulate_into
+        lines += [
+            f"PyArrayObject *z = ST_ARR({z});",
+            "if (PyArray_DIM(z, 0) != dims[0] || PyArray_DIM(z, 1) != dims[1]) ST_FAIL(PyExc_ValueError, "
+            "\"Gemm: z has shape (%ld, %ld), the product (%ld, %ld)\", (long)PyArray_DIM(z, 0), "
+            "(long)PyArray_DIM(z, 1), (long)dims[0], (long)dims[1]);",
+        ]
+        if inplace:
+            lines.append("if (!PyArray_IS_C_CONTIGUOUS(z)) ST_FAIL(PyExc_ValueError, "
+                         "\"Gemm{inplace}: z must be C-contiguous\");")
+            lines.append(f"Py_INCREF({z}); st_set_slot(&{out_slot}, {z});")
+        else:
+            lines += [f"if (st_prepare_output(&{out_slot}, 2, dims, {typenum}) < 0) return -1;",
+                      f"if (PyArray_CopyInto(ST_ARR({out_slot}), z) < 0) return -1;"]
+    lines.append(f"return st_gemm(a, b, ST_ARR({out_slot}), {alpha}, {beta});")
+    return lines
+
+
+@register(Dot)
+def dot_kernel(node, ins, outs):
+    x, y = node.inputs
+    if x.ndim != 2 or y.ndim != 2 or not _float_blas_dtype(node) or x.dtype != y.dtype:
+        return None
+    return _matmul_lines(ins[0], ins[1], outs[0], NPY_TYPENUMS[node.outputs[0].type.dtype])
+
+
+@register(Dot22)
+def dot22_kernel(node, ins, outs):
+    return dot_kernel(node, ins, outs)
+
+
+@register(Gemm)
+def gemm_kernel(node, ins, outs):
+    z, alpha, x, y, beta = node.inputs
+    if not all(v.dtype == z.dtype for v in (x, y)) or z.dtype not in ("float32", "float64"):
+        return None
+    scalar = "(*(npy_{t} *)PyArray_DATA(ST_ARR({s})))"
+    t = "float64" if z.dtype == "float64" else "float32"
+    alpha_c = "(double)" + scalar.format(t=alpha.dtype, s=ins[1])
+    beta_c = "(double)" + scalar.format(t=beta.dtype, s=ins[4])
+    if alpha.dtype not in ("float32", "float64") or beta.dtype not in ("float32", "float64"):
+        return None
+    return _matmul_lines(ins[2], ins[3], outs[0], NPY_TYPENUMS[t], alpha_c, beta_c,
+                         accumulate_into=(ins[0], node.op.inplace))
+
+
+# ------------------------------------------------------------------ reductions
+
+_IDENTITY = {"add": "0", "mul": "1", "and_": "1", "or_": "0"}
+
+
+def _reduce_step(name, acc, value, acc_is_float):
+    if name == "add":
+        return f"{acc} += {value};"
+    if name == "mul":
+        return f"{acc} *= {value};"
+    if name == "and_":
+        return f"{acc} = {acc} && {value};"
+    if name == "or_":
+        return f"{acc} = {acc} || {value};"
+    if name in ("maximum", "minimum"):
+        if acc_is_float:
+            fn = "st_max_f" if name == "maximum" else "st_min_f"
+            return f"{acc} = {fn}({acc}, {value});"
+        sign = ">" if name == "maximum" else "<"
+        return f"if ({value} {sign} {acc}) {acc} = {value};"
+    return None
+
+
+@register(CAReduce)
+def careduce_kernel(node, ins, outs):
+    op = node.op
+    x, out = node.inputs[0], node.outputs[0]
+    name = op.scalar_op.name
+    in_dtype, out_dtype = x.type.dtype, out.type.dtype
+    if in_dtype not in NPY_TYPENUMS or out_dtype not in NPY_TYPENUMS:
+        return None
+    if name in ("add", "mul"):
+        acc_dtype = op.acc_dtype or _ACC_DTYPE.get(in_dtype, in_dtype)
+    elif name in ("and_", "or_"):
+        acc_dtype = "bool"
+    else:
+        acc_dtype = in_dtype
+    if acc_dtype not in NPY_TYPENUMS:
+        return None
+    acc_t, in_t, out_t = c_type(acc_dtype), c_type(in_dtype), c_type(out_dtype)
+    acc_float = acc_dtype.startswith("float")
+    nd = x.ndim
+    axes = sorted(op.axis)
+    kept = [d for d in range(nd) if d not in axes]
+    value = "v" if name not in ("and_", "or_") else "(v != 0)"
+    step = _reduce_step(name, "acc[oi]", value, acc_float)
+    if step is None:
+        return None
+    lines = [f"PyArrayObject *x = ST_ARR({ins[0]});",
+             f"npy_intp odims[{max(len(kept), 1)}];"]
+    lines += [f"odims[{k}] = PyArray_DIM(x, {d});" for k, d in enumerate(kept)]
+    lines.append(f"if (st_prepare_output(&{outs[0]}, {len(kept)}, odims, {NPY_TYPENUMS[out_dtype]}) < 0) return -1;")
+    lines.append(f"PyArrayObject *out = ST_ARR({outs[0]});")
+    lines.append("const npy_intp n_out = PyArray_SIZE(out), n_in = PyArray_SIZE(x);")
+    if name in ("maximum", "minimum") and axes:
+        lines.append(f"if ({' || '.join(f'PyArray_DIM(x, {d}) == 0' for d in axes)}) ST_FAIL(PyExc_ValueError, "
+                     f"\"{op}: cannot reduce an empty axis (maximum/minimum have no identity)\");")
+    lines.append(f"{acc_t} *acc = ({acc_t} *)PyMem_Malloc((size_t)(n_out > 0 ? n_out : 1) * sizeof({acc_t}));")
+    lines.append("if (acc == NULL) { PyErr_NoMemory(); return -1; }")
+    if name in _IDENTITY:
+        lines.append(f"for (npy_intp i = 0; i < n_out; ++i) acc[i] = ({acc_t}){_IDENTITY[name]};")
+    # element strides of the accumulator per input axis (0 on reduced axes)
+    lines.append(f"npy_intp ostr[{max(nd, 1)}];")
+    run = "1"
+    for d in reversed(range(nd)):
+        if d in axes:
+            lines.append(f"ostr[{d}] = 0;")
+        else:
+            lines.append(f"ostr[{d}] = {run};")
+            run = f"{run} * PyArray_DIM(x, {d})"
+    if name in ("maximum", "minimum"):
+        # first element of each output position seeds the accumulator
+        lines.append("char *seen = (char *)PyMem_Calloc((size_t)(n_out > 0 ? n_out : 1), 1);")
+        lines.append("if (seen == NULL) { PyMem_Free(acc); PyErr_NoMemory(); return -1; }")
+        step = f"if (!seen[oi]) {{ acc[oi] = v; seen[oi] = 1; }} else {{ {step} }}"
+    if nd == 0:
+        lines.append(f"if (n_in) {{ const npy_intp oi = 0; const {acc_t} v = ({acc_t})*(const {in_t} *)PyArray_DATA(x); {step} }}")
+    else:
+        last = nd - 1
+        lines.append("if (n_in > 0) {")
+        lines.append(f"    const npy_intp inner = PyArray_DIM(x, {last}), outer = n_in / inner;")
+        lines.append(f"    const npy_intp sx = PyArray_STRIDE(x, {last}), so = ostr[{last}];")
+        lines.append(f"    npy_intp idx[{nd}] = {{0}};")
+        lines.append("    for (npy_intp o = 0; o < outer; ++o) {")
+        lines.append("        char *px = PyArray_BYTES(x); npy_intp base = 0;")
+        if nd > 1:
+            lines.append(f"        for (int d = 0; d < {last}; ++d) {{ px += idx[d] * PyArray_STRIDE(x, d); base += idx[d] * ostr[d]; }}")
+        lines.append("        for (npy_intp j = 0; j < inner; ++j) {")
+        lines.append("            const npy_intp oi = base + j * so;")
+        lines.append(f"            const {acc_t} v = ({acc_t})*(const {in_t} *)(px + j * sx);")
+        lines.append(f"            {step}")
+        lines.append("        }")
+        if nd > 1:
+            lines.append(f"        for (int d = {last - 1}; d >= 0; --d) {{ if (++idx[d] < PyArray_DIM(x, d)) break; idx[d] = 0; }}")
+        lines.append("    }")
+        lines.append("}")
+    lines.append(f"{out_t} *po = ({out_t} *)PyArray_DATA(out);")
+    lines.append(f"for (npy_intp i = 0; i < n_out; ++i) po[i] = ({out_t})acc[i];")
+    if name in ("maximum", "minimum"):
+        lines.append("PyMem_Free(seen);")
+    lines.append("PyMem_Free(acc);")
+    return lines

@@ -1,0 +1,211 @@
+"""The C linker computes what the python linker computes (perform is the reference)."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
+
+import symtensor as st
+import symtensor.tensor as T
+from symtensor.compile.mode import Mode
+from symtensor.link.c import compiler
+
+pytestmark = pytest.mark.skipif(not compiler.compiler_available(), reason="no C compiler on this machine")
+
+C = Mode(linker="c", optimizer="fast_run")
+PY = Mode(linker="py", optimizer="fast_run")
+
+
+def both(inputs, outputs):
+    return (st.function(inputs, outputs, mode=C, on_unused_input="ignore"),
+            st.function(inputs, outputs, mode=PY, on_unused_input="ignore"))
+
+
+def assert_same(fc, fp, *values):
+    got, want = fc(*values), fp(*values)
+    if not isinstance(got, list):
+        got, want = [got], [want]
+    for g, w in zip(got, want):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=1e-5 if g.dtype == np.float32 else 1e-12, equal_nan=True)
+
+
+def c_nodes(f):
+    python_nodes = f.maker.run.plan.python_nodes
+    return [n for p, n in enumerate(f.maker.run.plan.order) if p not in python_nodes]
+
+
+def layouts(rng, shape, dtype):
+    base = rng.normal(size=shape).astype(dtype)
+    out = {"contiguous": base, "fortran": np.asfortranarray(base)}
+    if base.ndim:
+        big = np.zeros(tuple(2 * s for s in shape), dtype)
+        view = big[tuple(slice(None, None, 2) for _ in shape)]
+        view[...] = base
+        out["strided"] = view
+        flipped = np.ascontiguousarray(base[::-1])[::-1]
+        out["negative_strides"] = flipped
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["contiguous", "fortran", "strided", "negative_strides"])
+def test_fused_elementwise_and_broadcasting(rng, dtype, layout):
+    x = T.matrix("x", dtype=dtype)
+    b = T.vector("b", dtype=dtype)
+    y = T.tanh(x * 2 + b) * T.exp(-x * x) - T.sqrt(T.abs_(x) + 1) + T.maximum(x, b) / (1 + T.sqr(b))
+    fc, fp = both([x, b], y)
+    assert any("Composite" in str(n.op) for n in c_nodes(fc))
+    a = layouts(rng, (3, 4), dtype)[layout]
+    assert_same(fc, fp, a, rng.normal(size=4).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "bool"])
+def test_integer_and_bool_elementwise(rng, dtype):
+    x = T.vector("x", dtype=dtype)
+    y = T.vector("y", dtype=dtype)
+    if dtype == "bool":
+        outs = [x & y, x | y, T.xor(x, y), ~x, T.eq(x, y)]
+        a, c = rng.random(7) > 0.5, rng.random(7) > 0.5
+    else:
+        outs = [x + y, x * y, x // T.maximum(y, 1), x % T.maximum(y, 1), T.maximum(x, y), x < y, -x, abs(x),
+                T.switch(x > 0, x, y), x / T.maximum(y, 1)]
+        a = rng.integers(-9, 10, size=7).astype(dtype)
+        c = rng.integers(-9, 10, size=7).astype(dtype)
+    fc, fp = both([x, y], outs)
+    assert_same(fc, fp, a, c)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_special_values_follow_numpy(dtype):
+    x = T.vector("x", dtype=dtype)
+    outs = [T.maximum(x, 0), T.minimum(x, 0), T.sgn(x), T.isnan(x), T.isinf(x), T.floor(x), T.round(x),
+            T.round(x, "half_to_even"), T.log1p(x), T.sigmoid(x), T.softplus(x), T.erfinv(T.clip(x, -0.9, 0.9)),
+            T.psi(T.abs_(x) + 0.5), T.gammaln(T.abs_(x) + 0.5)]
+    fc, fp = both([x], outs)
+    values = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, 1.5, 2.5, -2.5, 1e3, -1e3, 3.25], dtype)
+    assert_same(fc, fp, values)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 2), -1, (1, 2)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int64"])
+def test_reductions(rng, axis, dtype):
+    x = T.tensor3("x", dtype=dtype)
+    outs = [x.sum(axis=axis), x.prod(axis=axis), x.max(axis=axis), x.min(axis=axis), x.all(axis=axis),
+            x.any(axis=axis), x.mean(axis=axis, keepdims=True)]
+    fc, fp = both([x], outs)
+    a = (rng.normal(size=(2, 3, 4)) * 3).astype(dtype)
+    assert_same(fc, fp, a)
+    assert_same(fc, fp, np.ascontiguousarray(a.transpose(2, 1, 0)).transpose(2, 1, 0))
+
+
+def test_zero_size_inputs():
+    x = T.dmatrix("x")
+    fc, fp = both([x], [T.exp(x) + 1, x.sum(axis=0), x.sum(), T.dot(x.T, x)])
+    assert_same(fc, fp, np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="empty"):
+        st.function([x], x.max(axis=0), mode=C)(np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dot_through_blas(rng, dtype):
+    x = T.matrix("x", dtype=dtype)
+    w = T.matrix("w", dtype=dtype)
+    z = T.matrix("z", dtype=dtype)
+    outs = [T.dot(x, w), T.dot(x, w) * 2 + z, z - T.dot(x, w)]
+    fc, fp = both([x, w, z], outs)
+    assert any(type(n.op).__name__ in ("Dot", "Dot22", "Gemm") for n in c_nodes(fc))
+    for lay in ["contiguous", "fortran", "strided", "negative_strides"]:
+        a = layouts(rng, (5, 3), dtype)[lay]
+        assert_same(fc, fp, a, rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=(5, 4)).astype(dtype))
+
+
+def test_mixed_graph_calls_back_into_python(rng):
+    x = T.dmatrix("x")
+    idx = T.lvector("idx")
+    y = T.exp(x[idx]).sum(axis=1) + T.sort(x, axis=1)[:, 0]
+    fc, fp = both([x, idx], y)
+    plan = fc.maker.run.plan
+    assert plan.python_nodes and len(plan.python_nodes) < len(plan.order)
+    assert_same(fc, fp, rng.normal(size=(4, 3)), np.array([3, 0, 0, 1]))
+
+
+def test_training_step_matches_and_updates(rng):
+    x = T.dmatrix("x")
+    y = T.ivector("y")
+    w = st.shared(rng.normal(size=(5, 3)) * 0.1, name="w")
+    b = st.shared(np.zeros(3), name="b")
+    p = T.nnet.softmax(T.dot(x, w) + b)
+    cost = -T.mean(T.log(p)[T.arange(y.shape[0]), y])
+    gw, gb = st.grad(cost, [w, b])
+    w0, b0 = w.get_value(), b.get_value()
+    data, labels = rng.normal(size=(8, 5)), rng.integers(0, 3, 8).astype("int32")
+    costs = {}
+    for name, mode in (("c", C), ("py", PY)):
+        w.set_value(w0)
+        b.set_value(b0)
+        train = st.function([x, y], cost, updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)], mode=mode)
+        costs[name] = [float(train(data, labels)) for _ in range(3)] + [w.get_value()]
+    np.testing.assert_allclose(costs["c"][:3], costs["py"][:3], rtol=1e-12)
+    np.testing.assert_allclose(costs["c"][3], costs["py"][3], rtol=1e-12)
+
+
+def test_runtime_error_names_node_shapes_and_user_line():
+    x = T.dmatrix("x")
+    v = T.dvector("v")
+    y = x * v  # the line the report must point at
+    f = st.function([x, v], y, mode=C)
+    with pytest.raises(ValueError) as info:
+        f(np.ones((2, 3)), np.ones(4))
+    text = str(info.value)
+    assert "dimension mismatch" in text and "shape (2, 3)" in text and "shape (1, 4)" in text
+    assert "test_c_linker.py" in text and "the line the report must point at" in text
+
+
+def test_outputs_are_not_overwritten_by_later_calls(rng):
+    x = T.dvector("x")
+    f = st.function([x], T.exp(x) + 1, mode=C)
+    first = f(np.zeros(3))
+    second = f(np.ones(3))
+    np.testing.assert_allclose(first, 2.0)
+    np.testing.assert_allclose(second, np.e + 1)
+
+
+def test_repeated_calls_reuse_buffers_without_corruption(rng):
+    x = T.dmatrix("x")
+    f = st.function([x], (T.tanh(x) * 2).sum(axis=1), mode=C)
+    a = rng.normal(size=(3, 4))
+    want = (np.tanh(a) * 2).sum(axis=1)
+    for _ in range(5):
+        np.testing.assert_allclose(f(a), want)
+
+
+UNARY = [T.tanh, T.sigmoid, T.sin, T.abs_, T.neg, T.sqr, T.softplus, lambda a: T.exp(T.clip(a, -5, 5)),
+         lambda a: T.log(1 + T.sqr(a)), lambda a: a ** 3, lambda a: T.cast(a * 3, "int32") * 0.5]
+BINARY = [T.add, T.sub, T.mul, T.maximum, T.minimum, lambda a, b: a / (1 + T.sqr(b)),
+          lambda a, b: T.switch(a > b, a, b)]
+
+
+def expressions(leaves):
+    def extend(children):
+        return hs.one_of(
+            hs.tuples(hs.sampled_from(range(len(UNARY))), children).map(lambda t: UNARY[t[0]](t[1])),
+            hs.tuples(hs.sampled_from(range(len(BINARY))), children, children).map(
+                lambda t: BINARY[t[0]](t[1], t[2])),
+            children.map(lambda c: c.sum(axis=0, keepdims=True) + c),
+        )
+    return hs.recursive(hs.sampled_from(leaves), extend, max_leaves=8)
+
+
+X, Y = T.dmatrices("x", "y")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expr=expressions([X, Y, X.T.T * 0.5]), seed=hs.integers(0, 1000))
+def test_random_graphs_c_equals_python(expr, seed):
+    rng = np.random.default_rng(seed)
+    fc, fp = both([X, Y], expr)
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    assert_same(fc, fp, a, b)
+    assert_same(fc, fp, np.asfortranarray(a), b[:, :])
