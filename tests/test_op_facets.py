@@ -30,7 +30,7 @@ def _defines(cls, name, base):
 
 
 #: base classes that only exist to be subclassed
-ABSTRACT = {"_GradModifier", "_Compare", "_Bitwise", "_Unary", "UnaryScalarOp", "BinaryScalarOp"}
+ABSTRACT = {"DataFirstOp", "_GradModifier", "_Compare", "_Bitwise", "_Unary", "UnaryScalarOp", "BinaryScalarOp"}
 
 #: ops whose outputs are not differentiable functions of their inputs (indices, shapes, orderings)
 NOT_DIFFERENTIABLE = {"ARange", "ArgSortOp", "Eye", "SliceLength", "_MapGrad", "Nonzero", "Shape", "Shape_i",

@@ -123,6 +123,22 @@ class Op:
         return [[True] * len(node.outputs) for _ in node.inputs]
 
 
+
+class DataFirstOp(Op):
+    """An op whose first input is the data and whose other inputs are indices or lengths.
+
+    Only the data is differentiable, and the op is linear in it, so its R-op
+    applies the op to the tangent.
+    """
+
+    def connection_pattern(self, node):
+        return [[True]] + [[False]] * (len(node.inputs) - 1)
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [self(eval_points[0], *inputs[1:])]
+
 def get_test_value(var):
     raise AttributeError("test values are not supported")
 

@@ -18,7 +18,7 @@ import symtensor.tensor.subtensor as _subtensor
 from symtensor import scalar as ts
 from symtensor.config import config
 from symtensor.graph.basic import Apply, Constant, Variable
-from symtensor.graph.op import Op
+from symtensor.graph.op import DataFirstOp, Op
 from symtensor.tensor.type import TensorType
 
 __all__ = ["AdvancedSubtensor1", "AdvancedIncSubtensor1", "AdvancedSubtensor", "AdvancedIncSubtensor",
@@ -479,7 +479,7 @@ def _set_value_grad(gathered, x, y, idx_list, index_inputs):
     return _subtensor._sum_to_shape(gathered, y)
 
 
-class AdvancedSubtensor(Op):
+class AdvancedSubtensor(DataFirstOp):
     """``x[index]`` with integer/boolean arrays, mixed with slices, integers and new axes (a copy)."""
 
     __props__ = ("idx_list",)
@@ -520,13 +520,6 @@ class AdvancedSubtensor(Op):
             gx = AdvancedIncSubtensor(self.idx_list)(_basic.zeros_like(x), gz, *rest)
         return [gx] + [_basic.zeros_like(r, dtype=config.floatX) for r in rest]
 
-    def connection_pattern(self, node):
-        return [[True]] + [[False]] * (len(node.inputs) - 1)
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        return [self(eval_points[0], *inputs[1:])]
 
 
 class AdvancedIncSubtensor(Op):

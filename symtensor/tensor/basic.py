@@ -14,7 +14,7 @@ import symtensor.tensor.variable as _variable
 from symtensor import scalar as ts
 from symtensor.config import config
 from symtensor.graph.basic import Apply, Constant, Variable
-from symtensor.graph.op import Op
+from symtensor.graph.op import DataFirstOp, Op
 from symtensor.tensor.type import TensorType
 
 
@@ -403,7 +403,7 @@ def shape_padaxis(x, axis):
 
 # ------------------------------------------------------------ Alloc
 
-class Alloc(Op):
+class Alloc(DataFirstOp):
     """``alloc(value, *shape)``: an array of ``shape`` filled with (broadcast) ``value``."""
 
     def make_node(self, value, *shape):
@@ -452,13 +452,6 @@ class Alloc(Op):
         from_shape = [zeros_like(s, dtype=config.floatX) for s in inputs[1:]]
         return [g] + from_shape
 
-    def connection_pattern(self, node):
-        return [[True]] + [[False]] * (len(node.inputs) - 1)
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        return [self(eval_points[0], *inputs[1:])]
 
 
 alloc = Alloc()

@@ -17,7 +17,7 @@ import symtensor.tensor.elemwise as _elemwise
 from symtensor import scalar as ts
 from symtensor.config import config
 from symtensor.graph.basic import Apply, Constant, Variable
-from symtensor.graph.op import Op
+from symtensor.graph.op import DataFirstOp, Op
 from symtensor.tensor.type import TensorType
 
 SYMBOLIC = "?"
@@ -118,7 +118,7 @@ def _sliced_ndim(x, idx_list):
     return sum(1 for e in idx_list if isinstance(e, tuple)) + x.ndim - len(idx_list)
 
 
-class Subtensor(Op):
+class Subtensor(DataFirstOp):
     """``x[idx]`` for integers and slices; the output is a view of x."""
 
     __props__ = ("idx_list",)
@@ -171,13 +171,6 @@ class Subtensor(Op):
             gx = IncSubtensor(self.idx_list)(_basic.zeros_like(x), gz, *rest)
         return [gx] + [_basic.zeros_like(r, dtype=config.floatX) for r in rest]
 
-    def connection_pattern(self, node):
-        return [[True]] + [[False]] * (len(node.inputs) - 1)
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        return [self(eval_points[0], *inputs[1:])]
 
 
 class SliceLength(Op):

@@ -83,8 +83,11 @@ def elemwise_kernel(node, ins, outs):
                     f"\"{node.op}: input dimension mismatch on axis {d} (lengths %ld and %ld). Only axes marked "
                     f"broadcastable may be broadcast\", (long)dims[{d}], (long)PyArray_DIM(in{k}, {d}));")
     for o in range(nout):
-        if o in inplace:
-            lines.append(f"Py_INCREF({ins[inplace[o]]}); st_set_slot(&{outs[o]}, {ins[inplace[o]]});")
+        if o in inplace:  # overwrite the input unless it is read-only (then a fresh buffer)
+            src = ins[inplace[o]]
+            typenum = NPY_TYPENUMS[node.outputs[o].type.dtype]
+            lines.append(f"if (PyArray_ISWRITEABLE(ST_ARR({src}))) {{ Py_INCREF({src}); st_set_slot(&{outs[o]}, {src}); }}")
+            lines.append(f"else if (st_prepare_output(&{outs[o]}, {nd}, dims, {typenum}) < 0) return -1;")
         else:
             typenum = NPY_TYPENUMS[node.outputs[o].type.dtype]
             lines.append(f"if (st_prepare_output(&{outs[o]}, {nd}, dims, {typenum}) < 0) return -1;")

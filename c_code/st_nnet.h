@@ -1,0 +1,217 @@
+/* symtensor C runtime: softmax, log-softmax and the fused softmax cross-entropies.
+ *
+ * Used by symtensor/link/c/kernels_nnet.py. Every op works on the last axis
+ * ("classes") of an array of any rank >= 1; the other axes are "rows",
+ * numbered in C order. Rows are shifted by their max exactly like the ops'
+ * perform (a row whose max is not finite is left unshifted), so results are
+ * finite wherever the inputs are. Inputs may be strided; outputs are the
+ * C-contiguous arrays of st_prepare_output.
+ *
+ * The per-dtype functions are written once below and instantiated for
+ * float32 (suffix _f32) and float64 (_f64): this header includes itself with
+ * ST_NN_T defined (the usual C "template" idiom).
+ */
+#ifndef ST_NN_T /* ------------------------------------------------------------ the dtype-free part */
+#ifndef ST_NNET_H
+#define ST_NNET_H
+
+#include "st_runtime.h"
+#include "st_math.h"
+#include "st_index.h"
+
+/* Address of element r (flat C-order number) of an nd region with the given dims and byte strides. */
+static inline char *st_unravel_ptr(char *base, int nd, const npy_intp *dims, const npy_intp *strides, npy_intp r)
+{
+    for (int d = nd - 1; d >= 0; --d) {
+        base += (r % dims[d]) * strides[d];
+        r /= dims[d];
+    }
+    return base;
+}
+
+/* a converted to typenum (new reference; a itself when it already has that dtype). */
+static inline PyArrayObject *st_as_type(PyObject *a, int typenum)
+{
+    return (PyArrayObject *)PyArray_FromAny(a, PyArray_DescrFromType(typenum), 0, 0, NPY_ARRAY_FORCECAST, NULL);
+}
+
+/* Number of rows of x (the product of all axes but the last). */
+static inline npy_intp st_rows(PyArrayObject *x)
+{
+    npy_intp r = 1;
+    for (int d = 0; d < PyArray_NDIM(x) - 1; ++d) r *= PyArray_DIM(x, d);
+    return r;
+}
+
+/* labels (one class index per row of x) -> rows[], each checked to lie in [0, k).
+ * ValueError, like perform, when the shape does not match x's rows or an index is out of range. */
+static inline int st_read_labels(PyArrayObject *lab, PyArrayObject *x, npy_intp k, npy_intp *rows,
+                                 const char *opname, const char *labname)
+{
+    char b1[160], b2[160];
+    int nd = PyArray_NDIM(x) - 1, same = PyArray_NDIM(lab) == nd;
+    for (int d = 0; same && d < nd; ++d) same = PyArray_DIM(lab, d) == PyArray_DIM(x, d);
+    if (!same) {
+        PyErr_Format(PyExc_ValueError, "%s: %s of shape %s must have one entry per row of x (shape %s)", opname,
+                     labname, st_shape_str(lab, b1, sizeof b1), st_shape_str(x, b2, sizeof b2));
+        return -1;
+    }
+    const npy_intp n = st_rows(x);
+    const int t = PyArray_TYPE(lab);
+    for (npy_intp r = 0; r < n; ++r) {
+        npy_int64 v = st_load_i64(st_unravel_ptr(PyArray_BYTES(lab), nd, PyArray_DIMS(lab), PyArray_STRIDES(lab), r), t);
+        if (v < 0 || v >= (npy_int64)k) {
+            PyErr_Format(PyExc_ValueError, "%s: class index %lld out of range [0, %ld) for %ld classes (%s shape %s, "
+                         "x shape %s)", opname, (long long)v, (long)k, (long)k, labname,
+                         st_shape_str(lab, b1, sizeof b1), st_shape_str(x, b2, sizeof b2));
+            return -1;
+        }
+        rows[r] = (npy_intp)v;
+    }
+    return 0;
+}
+
+/* A bias b over the classes of x: a 0-d scalar (stride 0) or a vector of length k. */
+static inline int st_bias_stride(PyArrayObject *b, PyArrayObject *x, npy_intp *stride, const char *opname)
+{
+    char b1[160], b2[160];
+    if (PyArray_NDIM(b) == 0) { *stride = 0; return 0; }
+    const npy_intp k = PyArray_DIM(x, PyArray_NDIM(x) - 1);
+    if (PyArray_NDIM(b) != 1 || PyArray_DIM(b, 0) != k) {
+        PyErr_Format(PyExc_ValueError, "%s: b of shape %s must have one entry per class of x (shape %s)", opname,
+                     st_shape_str(b, b1, sizeof b1), st_shape_str(x, b2, sizeof b2));
+        return -1;
+    }
+    *stride = PyArray_STRIDE(b, 0);
+    return 0;
+}
+
+#define ST_NN_T npy_float32
+#define ST_NN(name) name##_f32
+#define ST_NN_EXP(v) st_expf(v)
+#include "st_nnet.h"
+#undef ST_NN_T
+#undef ST_NN
+#undef ST_NN_EXP
+
+#define ST_NN_T npy_float64
+#define ST_NN(name) name##_f64
+#define ST_NN_EXP(v) exp(v)
+#include "st_nnet.h"
+#undef ST_NN_T
+#undef ST_NN
+#undef ST_NN_EXP
+
+#endif /* ST_NNET_H */
+#else /* ------------------------------------------------------------ per-dtype part (ST_NN_T defined) */
+
+/* The shift of a row (its max, or 0 when the max is not finite) and the index of its first max. */
+static inline ST_NN_T ST_NN(st_row_shift)(const char *x, npy_intp xs, const char *b, npy_intp bs, npy_intp k,
+                                          npy_intp *argmax)
+{
+    ST_NN_T m = (ST_NN_T)(-INFINITY);
+    npy_intp am = 0;
+    for (npy_intp j = 0; j < k; ++j) {
+        ST_NN_T v = *(const ST_NN_T *)(x + j * xs);
+        if (b) v += *(const ST_NN_T *)(b + j * bs);
+        if (j == 0 || v > m || (v != v && m == m)) { m = v; am = j; }
+    }
+    if (argmax) *argmax = am;
+    return isfinite(m) ? m : (ST_NN_T)0;
+}
+
+/* out = softmax(x + b) (log_ = 0) or log_softmax(x + b) (log_ = 1) along the last axis. b may be NULL. */
+static inline void ST_NN(st_softmax)(PyArrayObject *x, PyArrayObject *b, npy_intp bs, PyArrayObject *out, int log_)
+{
+    const int nd = PyArray_NDIM(x);
+    const npy_intp k = PyArray_DIM(x, nd - 1), xs = PyArray_STRIDE(x, nd - 1), rows = st_rows(x);
+    const char *pb = b ? PyArray_BYTES(b) : NULL;
+    ST_NN_T *po = (ST_NN_T *)PyArray_DATA(out);
+    if (k == 0) return;
+    #pragma omp parallel for if (rows * k > ST_OMP_THRESHOLD)
+    for (npy_intp r = 0; r < rows; ++r) {
+        const char *px = st_row_ptr(x, r);
+        ST_NN_T *o = po + r * k;
+        const ST_NN_T m = ST_NN(st_row_shift)(px, xs, pb, bs, k, NULL);
+        for (npy_intp j = 0; j < k; ++j) {
+            ST_NN_T v = *(const ST_NN_T *)(px + j * xs);
+            if (pb) v += *(const ST_NN_T *)(pb + j * bs);
+            o[j] = v - m;
+        }
+        double sum = 0;
+        for (npy_intp j = 0; j < k; ++j) sum += (double)ST_NN_EXP(o[j]);
+        if (log_) {
+            const ST_NN_T ls = (ST_NN_T)log(sum);
+            for (npy_intp j = 0; j < k; ++j) o[j] -= ls;
+        } else {
+            for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
+        }
+    }
+}
+
+/* out = sm * (dy - sum(dy * sm, last axis)); dy and sm have the same shape. */
+static inline void ST_NN(st_softmax_grad)(PyArrayObject *dy, PyArrayObject *sm, PyArrayObject *out)
+{
+    const int nd = PyArray_NDIM(sm);
+    const npy_intp k = PyArray_DIM(sm, nd - 1), rows = st_rows(sm);
+    const npy_intp ds = PyArray_STRIDE(dy, nd - 1), ss = PyArray_STRIDE(sm, nd - 1);
+    ST_NN_T *po = (ST_NN_T *)PyArray_DATA(out);
+    if (k == 0) return;
+    #pragma omp parallel for if (rows * k > ST_OMP_THRESHOLD)
+    for (npy_intp r = 0; r < rows; ++r) {
+        const char *pd = st_row_ptr(dy, r), *ps = st_row_ptr(sm, r);
+        double dot = 0;
+        for (npy_intp j = 0; j < k; ++j)
+            dot += (double)*(const ST_NN_T *)(pd + j * ds) * (double)*(const ST_NN_T *)(ps + j * ss);
+        const ST_NN_T d = (ST_NN_T)dot;
+        ST_NN_T *o = po + r * k;
+        for (npy_intp j = 0; j < k; ++j)
+            o[j] = *(const ST_NN_T *)(ps + j * ss) * (*(const ST_NN_T *)(pd + j * ds) - d);
+    }
+}
+
+/* Fused loss: nll[r] = -log_softmax(x + b)[r, label[r]], sm = softmax(x + b), am[r] = argmax(x + b)[r]. */
+static inline void ST_NN(st_xent_softmax)(PyArrayObject *x, PyArrayObject *b, npy_intp bs, const npy_intp *label,
+                                          PyArrayObject *nll, PyArrayObject *sm, PyArrayObject *am)
+{
+    const int nd = PyArray_NDIM(x);
+    const npy_intp k = PyArray_DIM(x, nd - 1), xs = PyArray_STRIDE(x, nd - 1), rows = st_rows(x);
+    const char *pb = PyArray_BYTES(b);
+    ST_NN_T *pn = (ST_NN_T *)PyArray_DATA(nll), *ps = (ST_NN_T *)PyArray_DATA(sm);
+    npy_int64 *pa = (npy_int64 *)PyArray_DATA(am);
+    #pragma omp parallel for if (rows * k > ST_OMP_THRESHOLD)
+    for (npy_intp r = 0; r < rows; ++r) {
+        const char *px = st_row_ptr(x, r);
+        ST_NN_T *o = ps + r * k;
+        npy_intp amax = 0;
+        const ST_NN_T m = ST_NN(st_row_shift)(px, xs, pb, bs, k, &amax);
+        for (npy_intp j = 0; j < k; ++j)
+            o[j] = *(const ST_NN_T *)(px + j * xs) + *(const ST_NN_T *)(pb + j * bs) - m;
+        double sum = 0;
+        for (npy_intp j = 0; j < k; ++j) sum += (double)ST_NN_EXP(o[j]);
+        const ST_NN_T ls = (ST_NN_T)log(sum);
+        pn[r] = -(o[label[r]] - ls);
+        for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
+        pa[r] = (npy_int64)amax;
+    }
+}
+
+/* Gradient of the fused loss: out = sm * dy[r] with dy[r] subtracted at the label. dy is read through
+ * dstr (byte strides over sm's row axes; 0 where dy is broadcast). */
+static inline void ST_NN(st_xent_dx)(PyArrayObject *dy, const npy_intp *dstr, PyArrayObject *sm, const npy_intp *label,
+                                     PyArrayObject *out)
+{
+    const int nd = PyArray_NDIM(sm);
+    const npy_intp k = PyArray_DIM(sm, nd - 1), ss = PyArray_STRIDE(sm, nd - 1), rows = st_rows(sm);
+    ST_NN_T *po = (ST_NN_T *)PyArray_DATA(out);
+    #pragma omp parallel for if (rows * k > ST_OMP_THRESHOLD)
+    for (npy_intp r = 0; r < rows; ++r) {
+        const ST_NN_T d = *(const ST_NN_T *)st_unravel_ptr(PyArray_BYTES(dy), nd - 1, PyArray_DIMS(sm), dstr, r);
+        const char *ps = st_row_ptr(sm, r);
+        ST_NN_T *o = po + r * k;
+        for (npy_intp j = 0; j < k; ++j) o[j] = *(const ST_NN_T *)(ps + j * ss) * d;
+        o[label[r]] -= d;
+    }
+}
+
+#endif /* ST_NN_T */
