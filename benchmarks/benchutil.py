@@ -162,7 +162,8 @@ def report(target, title, stats, pairs, notes, args, extra=None):
     for row in rows:
         print(f"   {row['subject']:>28} / {row['peer']:<28} {row['ratio']:8.3f}   "
               f"({fmt_seconds(row['subject_s'])} vs {fmt_seconds(row['peer_s'])})")
-    print("   median per call [q1 .. q3], rounds x calls per round:")
+    if any(isinstance(v, Stats) for v in stats.values()):
+        print("   median per call [q1 .. q3], rounds x calls per round:")
     for name, st_ in stats.items():
         if isinstance(st_, Stats):
             print(f"   {name:>28}  {fmt_seconds(st_.median):>12}  [{fmt_seconds(st_.q1)} .. "

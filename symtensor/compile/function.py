@@ -303,6 +303,26 @@ class Function:
         self.defaults = [self._filter_one(k, inp.value) if inp.value is not None else None
                          for k, inp in enumerate(self._inputs)]
         self.call_count = 0
+        self._fast, self._fast_state = self._make_fast_call() or (None, None)
+
+    def _make_fast_call(self):
+        """The linker's checked fast entry point, when it has one and this function can use it.
+
+        It takes exactly-typed positional arguments and does the whole call natively; anything
+        else (keywords, conversions, profiling, bad arguments) takes the Python path below.
+        """
+        make = getattr(self.maker.run, "make_fast_call", None)
+        if make is None or self.profile is not None or self._copy_inputs or isinstance(self._output_keys, list):
+            return None
+        if any(inp.strict for inp in self._inputs):
+            return None
+        n_out = self._n_outputs
+        if self._output_keys is None and n_out != 1:
+            return None
+        return make([inp.variable.type for inp in self._inputs], [s.container for s in self._shared],
+                    self._inplace_shared, self._borrow,
+                    [(var.container, n_out + j) for j, var in enumerate(self._update_vars)],
+                    self._output_keys is None, False)
 
     def _describe(self, k):
         inp = self._inputs[k]
@@ -345,6 +365,15 @@ class Function:
             raise TypeError(f"{self._describe(k)}: {exc}") from None
 
     def __call__(self, *args, **kwargs):
+        if self._fast is not None and not kwargs:
+            try:
+                result = self._fast(self._fast_state, *args)
+            except Exception as exc:  # noqa: BLE001 - re-raised with the failing node's report
+                self.maker.run.explain(exc)
+                raise
+            if result is not NotImplemented:
+                self.call_count += 1
+                return result
         if self.trust_input and not kwargs and len(args) == len(self._inputs):
             values = list(args)
         else:

@@ -5,7 +5,7 @@ the C backend can emit one loop for the whole chain. Two Composites with the
 same inner graph (same ops wired the same way) are equal.
 """
 
-from symtensor.graph.basic import Apply, Constant, clone_get_equiv, io_toposort
+from symtensor.graph.basic import Constant, clone_get_equiv, io_toposort
 from symtensor.scalar.basic import ScalarOp, ScalarType, continuous_dtypes
 
 
@@ -65,10 +65,6 @@ class Composite(ScalarOp):
             raise TypeError(f"{self}: expected input dtypes {[i.type.dtype for i in self.inputs]}, "
                             f"got {[t.dtype for t in types]}")
         return tuple(ScalarType(o.type.dtype) for o in self.outputs)
-
-    def make_node(self, *inputs):
-        node = super().make_node(*inputs)
-        return Apply(self, node.inputs, node.outputs)
 
     def impl(self, *values):
         env = dict(zip(self.inputs, values))

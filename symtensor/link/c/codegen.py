@@ -15,7 +15,9 @@ from symtensor.link.c.kernels import kernel_for
 
 C_CODE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))), "c_code")
-HEADERS = ("st_runtime.h", "st_math.h", "st_blas.h")
+HEADERS = ("st_runtime.h", "st_state.h", "st_math.h", "st_blas.h", "st_index.h", "st_nnet.h")
+#: included at the end of every unit (after the generated tables and nodes)
+DRIVER_HEADER = "st_driver.h"
 #: value-preserving flags that let loops over math functions vectorize (no errno, no FP traps)
 EXTRA_FLAGS = ("-fno-math-errno", "-fno-trapping-math")
 #: elementwise loops with more elements than this run on several OpenMP threads
@@ -53,9 +55,8 @@ def generate(fgraph):
             if isinstance(var, Constant):
                 constants[slot_of[var]] = var.data
     nslots = max(len(slot_of), 1)
-    parts = [f"#define ST_OMP_THRESHOLD {OMP_THRESHOLD}"] + [f'#include "{h}"' for h in HEADERS] + ["",
-             f"#define NSLOTS {nslots}",
-             "typedef struct { PyObject *slots[NSLOTS]; PyObject *thunks; int failed; } st_state;", ""]
+    parts = [f"#define ST_OMP_THRESHOLD {OMP_THRESHOLD}", f"#define ST_NSLOTS {nslots}"]
+    parts += [f'#include "{h}"' for h in HEADERS] + [""]
     python_nodes = {}
     keep = set()  # slots whose buffers persist between calls (owned, reusable outputs)
     for pos, node in enumerate(order):
@@ -77,7 +78,7 @@ def generate(fgraph):
     in_slots = [slot_of[v] for v in fgraph.inputs]
     out_slots = [slot_of[v] for v in fgraph.outputs]
     transient = [s for s in range(len(slot_of)) if s not in keep and s not in constants]
-    parts += _driver(len(order), in_slots, out_slots, transient)
+    parts += _driver(len(order), in_slots, out_slots, transient, set(constants), nslots)
     return Plan("\n".join(parts), slot_of, in_slots, out_slots, constants, python_nodes, order)
 
 
@@ -96,91 +97,32 @@ def _python_call(pos, ins, outs):
     return lines
 
 
-def _driver(n_nodes, in_slots, out_slots, transient):
-    nin, nout = len(in_slots), len(out_slots)
-    lines = ["static void st_clear_transient(st_state *st)\n{"]
+def _driver(n_nodes, in_slots, out_slots, transient, constant_slots, nslots):
+    """The graph-specific tables and the node sequence; the rest is c_code/st_driver.h."""
+    def table(values):
+        return "{" + ", ".join(str(v) for v in values) + "}" if values else "{0}"
+
+    lines = [f"#define ST_NIN {len(in_slots)}", f"#define ST_NOUT {len(out_slots)}",
+             f"static const int st_in_slots[] = {table(in_slots)};",
+             f"static const int st_out_slots[] = {table(out_slots)};",
+             f"static const char st_constant_slots[ST_NSLOTS] = {table([int(s in constant_slots) for s in range(nslots)])};",
+             "static inline int st_is_constant_slot(int s) { return st_constant_slots[s]; }", ""]
+    lines.append("static void st_clear_transient(st_state *st)\n{")
     lines += [f"    Py_CLEAR(st->slots[{s}]);" for s in transient]
     lines.append("}\n")
-    lines.append("static PyObject *st_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)\n{")
-    lines.append(f"    if (nargs != {nin + 1}) {{ PyErr_Format(PyExc_TypeError, \"expected {nin} inputs, got %ld\", "
-                 "(long)nargs - 1); return NULL; }")
-    lines.append("    st_state *st = (st_state *)PyCapsule_GetPointer(args[0], \"st_state\");")
-    lines.append("    if (st == NULL) return NULL;")
-    lines.append("    st->failed = -1;")
-    for k, s in enumerate(in_slots):
-        lines.append(f"    Py_INCREF(args[{k + 1}]); Py_XSETREF(st->slots[{s}], args[{k + 1}]);")
+    lines.append("static int st_run_nodes(st_state *st)\n{")
     for pos in range(n_nodes):
-        lines.append(f"    if (node_{pos}(st) < 0) {{ st->failed = {pos}; return NULL; }}")
-    lines.append(f"    PyObject *out = PyTuple_New({nout});")
-    lines.append("    if (out == NULL) return NULL;")
-    for k, s in enumerate(out_slots):
-        lines.append(f"    Py_INCREF(st->slots[{s}]); PyTuple_SET_ITEM(out, {k}, st->slots[{s}]);")
-    lines.append("    st_clear_transient(st);")
-    lines.append("    return out;\n}\n")
-    lines += [
-        "static void st_state_free(PyObject *capsule)\n{",
-        "    st_state *st = (st_state *)PyCapsule_GetPointer(capsule, \"st_state\");",
-        "    if (st == NULL) return;",
-        "    for (int k = 0; k < NSLOTS; ++k) Py_CLEAR(st->slots[k]);",
-        "    Py_CLEAR(st->thunks);",
-        "    PyMem_Free(st);",
-        "}\n",
-        "/* new_state(constants: dict slot -> array, thunks: list) -> capsule */",
-        "static PyObject *st_new_state(PyObject *self, PyObject *args)\n{",
-        "    PyObject *constants, *thunks;",
-        "    if (!PyArg_ParseTuple(args, \"O!O!\", &PyDict_Type, &constants, &PyList_Type, &thunks)) return NULL;",
-        "    st_state *st = (st_state *)PyMem_Calloc(1, sizeof(st_state));",
-        "    if (st == NULL) return PyErr_NoMemory();",
-        "    Py_INCREF(thunks); st->thunks = thunks; st->failed = -1;",
-        "    PyObject *key, *value; Py_ssize_t pos = 0;",
-        "    while (PyDict_Next(constants, &pos, &key, &value)) {",
-        "        long k = PyLong_AsLong(key);",
-        "        if (k < 0 || k >= NSLOTS) { PyErr_SetString(PyExc_IndexError, \"bad constant slot\"); "
-        "for (int j = 0; j < NSLOTS; ++j) Py_CLEAR(st->slots[j]); Py_CLEAR(st->thunks); PyMem_Free(st); return NULL; }",
-        "        Py_INCREF(value); Py_XSETREF(st->slots[k], value);",
-        "    }",
-        "    PyObject *cap = PyCapsule_New(st, \"st_state\", st_state_free);",
-        "    if (cap == NULL) { for (int k = 0; k < NSLOTS; ++k) Py_CLEAR(st->slots[k]); Py_CLEAR(st->thunks); "
-        "PyMem_Free(st); }",
-        "    return cap;",
-        "}\n",
-        "/* failed_node(state) -> position of the node that raised, or -1 */",
-        "static PyObject *st_failed_node(PyObject *self, PyObject *cap)\n{",
-        "    st_state *st = (st_state *)PyCapsule_GetPointer(cap, \"st_state\");",
-        "    return st ? PyLong_FromLong(st->failed) : NULL;",
-        "}\n",
-        "/* get_slot(state, k) -> the value in slot k (None if empty) */",
-        "static PyObject *st_get_slot(PyObject *self, PyObject *args)\n{",
-        "    PyObject *cap; long k;",
-        "    if (!PyArg_ParseTuple(args, \"Ol\", &cap, &k)) return NULL;",
-        "    st_state *st = (st_state *)PyCapsule_GetPointer(cap, \"st_state\");",
-        "    if (st == NULL) return NULL;",
-        "    if (k < 0 || k >= NSLOTS) { PyErr_SetString(PyExc_IndexError, \"slot out of range\"); return NULL; }",
-        "    PyObject *v = st->slots[k] ? st->slots[k] : Py_None;",
-        "    Py_INCREF(v); return v;",
-        "}\n",
-        "static PyObject *st_clear(PyObject *self, PyObject *cap)\n{",
-        "    st_state *st = (st_state *)PyCapsule_GetPointer(cap, \"st_state\");",
-        "    if (st == NULL) return NULL;",
-        "    st_clear_transient(st);",
-        "    Py_RETURN_NONE;",
-        "}\n",
-        "static PyMethodDef st_methods[] = {",
-        "    {\"run\", (PyCFunction)(void (*)(void))st_run, METH_FASTCALL, \"run(state, *inputs) -> outputs\"},",
-        "    {\"new_state\", st_new_state, METH_VARARGS, \"new_state(constants, thunks)\"},",
-        "    {\"failed_node\", st_failed_node, METH_O, \"position of the failing node\"},",
-        "    {\"get_slot\", st_get_slot, METH_VARARGS, \"value of a slot\"},",
-        "    {\"clear\", st_clear, METH_O, \"drop the transient slots\"},",
-        "    {NULL, NULL, 0, NULL}",
-        "};\n",
-        "static struct PyModuleDef st_module = {PyModuleDef_HEAD_INIT, \"ST_MODULE_NAME\", NULL, -1, st_methods};\n",
-        "PyMODINIT_FUNC PyInit_ST_MODULE_NAME(void)\n{",
-        "    import_array();",
-        "    return PyModule_Create(&st_module);",
-        "}",
-    ]
+        lines.append(f"    if (node_{pos}(st) < 0) {{ st->failed = {pos}; return -1; }}")
+    lines.append("    return 0;\n}\n")
+    lines += ['#include "st_driver.h"', "",
+              "static struct PyModuleDef st_module = {PyModuleDef_HEAD_INIT, \"ST_MODULE_NAME\", NULL, -1, st_methods};",
+              "",
+              "PyMODINIT_FUNC PyInit_ST_MODULE_NAME(void)\n{",
+              "    import_array();",
+              "    return PyModule_Create(&st_module);",
+              "}"]
     return lines
 
 
 def header_paths():
-    return [os.path.join(C_CODE_DIR, h) for h in HEADERS]
+    return [os.path.join(C_CODE_DIR, h) for h in HEADERS + (DRIVER_HEADER,)]

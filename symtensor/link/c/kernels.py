@@ -13,6 +13,7 @@ from symtensor.link.c.scalar_c import (
 from symtensor.scalar.composite import Composite
 from symtensor.tensor.blas import Dot22, Gemm
 from symtensor.tensor.elemwise import _ACC_DTYPE, CAReduce, DimShuffle, Elemwise
+from symtensor.tensor.fused_reduce import FusedReduce
 from symtensor.tensor.math import Dot
 from symtensor.tensor.shape import Reshape, Shape, Shape_i
 
@@ -288,75 +289,124 @@ def _reduce_step(name, acc, value, acc_is_float):
 
 @register(CAReduce)
 def careduce_kernel(node, ins, outs):
-    op = node.op
-    x, out = node.inputs[0], node.outputs[0]
+    x = node.inputs[0]
+    if x.type.dtype not in NPY_TYPENUMS:
+        return None
+    return _reduction_lines(node.op, [x], ins, outs[0], node.outputs[0], [])
+
+
+@register(FusedReduce)
+def fused_reduce_kernel(node, ins, outs):
+    """The reduction loop evaluates the elementwise expression per element: no temporary array."""
+    if any(i.type.dtype not in NPY_TYPENUMS for i in node.inputs):
+        return None
+    composite = node.op.composite
+    body = composite_statements(composite, [f"x{k}" for k in range(len(node.inputs))], ["y0"])
+    if body is None:
+        return None
+    return _reduction_lines(node.op, node.inputs, ins, outs[0], node.outputs[0], body,
+                            value_dtype=composite.outputs[0].type.dtype)
+
+
+def _reduction_lines(op, inputs, ins, out_slot, out, body, value_dtype=None):
+    """A reduction over the elementwise index space of ``inputs`` (broadcast like Elemwise).
+
+    ``body`` computes ``y0`` from ``x0..xn``; with no body the value is ``x0`` itself.
+    """
     name = op.scalar_op.name
-    in_dtype, out_dtype = x.type.dtype, out.type.dtype
-    if in_dtype not in NPY_TYPENUMS or out_dtype not in NPY_TYPENUMS:
+    value_dtype = value_dtype or inputs[0].type.dtype
+    out_dtype = out.type.dtype
+    if out_dtype not in NPY_TYPENUMS or value_dtype not in NPY_TYPENUMS:
         return None
     if name in ("add", "mul"):
-        acc_dtype = op.acc_dtype or _ACC_DTYPE.get(in_dtype, in_dtype)
+        acc_dtype = op.acc_dtype or _ACC_DTYPE.get(value_dtype, value_dtype)
     elif name in ("and_", "or_"):
         acc_dtype = "bool"
     else:
-        acc_dtype = in_dtype
+        acc_dtype = value_dtype
     if acc_dtype not in NPY_TYPENUMS:
         return None
-    acc_t, in_t, out_t = c_type(acc_dtype), c_type(in_dtype), c_type(out_dtype)
+    acc_t, out_t, val_t = c_type(acc_dtype), c_type(out_dtype), c_type(value_dtype)
     acc_float = acc_dtype.startswith("float")
-    nd = x.ndim
+    nd = inputs[0].ndim
     axes = sorted(op.axis)
     kept = [d for d in range(nd) if d not in axes]
     value = "v" if name not in ("and_", "or_") else "(v != 0)"
     step = _reduce_step(name, "acc[oi]", value, acc_float)
     if step is None:
         return None
-    lines = [f"PyArrayObject *x = ST_ARR({ins[0]});",
-             f"npy_intp odims[{max(len(kept), 1)}];"]
-    lines += [f"odims[{k}] = PyArray_DIM(x, {d});" for k, d in enumerate(kept)]
-    lines.append(f"if (st_prepare_output(&{outs[0]}, {len(kept)}, odims, {NPY_TYPENUMS[out_dtype]}) < 0) return -1;")
-    lines.append(f"PyArrayObject *out = ST_ARR({outs[0]});")
-    lines.append("const npy_intp n_out = PyArray_SIZE(out), n_in = PyArray_SIZE(x);")
+    n = len(inputs)
+    in_t = [c_type(i.type.dtype) for i in inputs]
+    lines = [f"PyArrayObject *in{k} = ST_ARR({ins[k]});" for k in range(n)]
+    lines.append(f"npy_intp dims[{max(nd, 1)}];")
+    for d in range(nd):  # the index space: lengths of the non-broadcastable inputs, which must agree
+        lines.append(f"dims[{d}] = 1;")
+        first = True
+        for k, var in enumerate(inputs):
+            if var.type.broadcastable[d]:
+                continue
+            if first:
+                lines.append(f"dims[{d}] = PyArray_DIM(in{k}, {d});")
+                first = False
+            else:
+                lines.append(f"if (PyArray_DIM(in{k}, {d}) != dims[{d}]) ST_FAIL(PyExc_ValueError, "
+                             f"\"{op}: input dimension mismatch on axis {d} (lengths %ld and %ld)\", "
+                             f"(long)dims[{d}], (long)PyArray_DIM(in{k}, {d}));")
+    lines.append(f"npy_intp odims[{max(len(kept), 1)}];")
+    lines += [f"odims[{k}] = dims[{d}];" for k, d in enumerate(kept)]
+    lines.append(f"if (st_prepare_output(&{out_slot}, {len(kept)}, odims, {NPY_TYPENUMS[out_dtype]}) < 0) return -1;")
+    lines.append(f"PyArrayObject *out = ST_ARR({out_slot});")
+    lines.append(f"npy_intp n_in = 1; for (int d = 0; d < {nd}; ++d) n_in *= dims[d];")
+    lines.append("const npy_intp n_out = PyArray_SIZE(out);")
     if name in ("maximum", "minimum") and axes:
-        lines.append(f"if ({' || '.join(f'PyArray_DIM(x, {d}) == 0' for d in axes)}) ST_FAIL(PyExc_ValueError, "
+        lines.append(f"if ({' || '.join(f'dims[{d}] == 0' for d in axes)}) ST_FAIL(PyExc_ValueError, "
                      f"\"{op}: cannot reduce an empty axis (maximum/minimum have no identity)\");")
     lines.append(f"{acc_t} *acc = ({acc_t} *)PyMem_Malloc((size_t)(n_out > 0 ? n_out : 1) * sizeof({acc_t}));")
     lines.append("if (acc == NULL) { PyErr_NoMemory(); return -1; }")
     if name in _IDENTITY:
         lines.append(f"for (npy_intp i = 0; i < n_out; ++i) acc[i] = ({acc_t}){_IDENTITY[name]};")
-    # element strides of the accumulator per input axis (0 on reduced axes)
-    lines.append(f"npy_intp ostr[{max(nd, 1)}];")
+    lines.append(f"npy_intp ostr[{max(nd, 1)}];")  # accumulator element stride per axis (0 on reduced axes)
     run = "1"
     for d in reversed(range(nd)):
         if d in axes:
             lines.append(f"ostr[{d}] = 0;")
         else:
             lines.append(f"ostr[{d}] = {run};")
-            run = f"{run} * PyArray_DIM(x, {d})"
-    if name in ("maximum", "minimum"):
-        # first element of each output position seeds the accumulator
+            run = f"{run} * dims[{d}]"
+    for k in range(n):  # byte strides of each input over the index space (0 where broadcast)
+        lines.append(f"npy_intp s{k}[{max(nd, 1)}];")
+        lines.append(f"for (int d = 0; d < {nd}; ++d) s{k}[d] = PyArray_DIM(in{k}, d) == 1 ? 0 : PyArray_STRIDE(in{k}, d);")
+    if name in ("maximum", "minimum"):  # the first element of each output position seeds it
         lines.append("char *seen = (char *)PyMem_Calloc((size_t)(n_out > 0 ? n_out : 1), 1);")
         lines.append("if (seen == NULL) { PyMem_Free(acc); PyErr_NoMemory(); return -1; }")
         step = f"if (!seen[oi]) {{ acc[oi] = v; seen[oi] = 1; }} else {{ {step} }}"
+    load = [f"const {in_t[k]} x{k} = *(const {in_t[k]} *)(p{k} + j * s{k}[{max(nd - 1, 0)}]);" for k in range(n)]
+    compute = (["{val_t} y0;".format(val_t=val_t)] + body + [f"const {acc_t} v = ({acc_t})y0;"]) if body \
+        else [f"const {acc_t} v = ({acc_t})x0;"]
     if nd == 0:
-        lines.append(f"if (n_in) {{ const npy_intp oi = 0; const {acc_t} v = ({acc_t})*(const {in_t} *)PyArray_DATA(x); {step} }}")
+        lines.append("if (n_in) { const npy_intp oi = 0, j = 0;")
+        lines += [f"    char *p{k} = PyArray_BYTES(in{k});" for k in range(n)]
+        lines += ["    " + ln for ln in load]
+        lines += ["    " + ln for ln in compute]
+        lines.append(f"    {step} }}")
     else:
         last = nd - 1
         lines.append("if (n_in > 0) {")
-        lines.append(f"    const npy_intp inner = PyArray_DIM(x, {last}), outer = n_in / inner;")
-        lines.append(f"    const npy_intp sx = PyArray_STRIDE(x, {last}), so = ostr[{last}];")
+        lines.append(f"    const npy_intp inner = dims[{last}], outer = n_in / inner, so = ostr[{last}];")
         lines.append(f"    npy_intp idx[{nd}] = {{0}};")
         lines.append("    for (npy_intp o = 0; o < outer; ++o) {")
-        lines.append("        char *px = PyArray_BYTES(x); npy_intp base = 0;")
+        lines.append("        npy_intp base = 0;")
+        lines += [f"        char *p{k} = PyArray_BYTES(in{k});" for k in range(n)]
         if nd > 1:
-            lines.append(f"        for (int d = 0; d < {last}; ++d) {{ px += idx[d] * PyArray_STRIDE(x, d); base += idx[d] * ostr[d]; }}")
+            lines.append(f"        for (int d = 0; d < {last}; ++d) {{ base += idx[d] * ostr[d];"
+                         + "".join(f" p{k} += idx[d] * s{k}[d];" for k in range(n)) + " }")
         lines.append("        for (npy_intp j = 0; j < inner; ++j) {")
         lines.append("            const npy_intp oi = base + j * so;")
-        lines.append(f"            const {acc_t} v = ({acc_t})*(const {in_t} *)(px + j * sx);")
+        lines += ["            " + ln for ln in load + compute]
         lines.append(f"            {step}")
         lines.append("        }")
         if nd > 1:
-            lines.append(f"        for (int d = {last - 1}; d >= 0; --d) {{ if (++idx[d] < PyArray_DIM(x, d)) break; idx[d] = 0; }}")
+            lines.append(f"        for (int d = {last - 1}; d >= 0; --d) {{ if (++idx[d] < dims[d]) break; idx[d] = 0; }}")
         lines.append("    }")
         lines.append("}")
     lines.append(f"{out_t} *po = ({out_t} *)PyArray_DATA(out);")
@@ -365,3 +415,7 @@ def careduce_kernel(node, ins, outs):
         lines.append("PyMem_Free(seen);")
     lines.append("PyMem_Free(acc);")
     return lines
+
+
+import symtensor.link.c.kernels_index  # noqa: E402,F401  (views, indexing, Alloc/Join/MakeVector)
+import symtensor.link.c.kernels_nnet  # noqa: E402,F401  (softmax family, fused cross-entropy, Argmax)

@@ -52,26 +52,55 @@ class CLinker(Linker):
         thunks = [python_thunk(plan.python_nodes[pos]) if pos in plan.python_nodes else None
                   for pos in range(len(plan.order))]
         state = module.new_state({k: np.asarray(v) for k, v in plan.constants.items()}, thunks)
-        c_run = module.run
-        order = plan.order
-        slot_of = plan.slot_of
+        return CRunner(module, state, plan)
 
-        def run(input_values):
-            try:
-                return list(c_run(state, *input_values))
-            except Exception as exc:  # noqa: BLE001 - re-raised with the failing node
-                pos = module.failed_node(state)
-                if pos < 0:
-                    raise
-                node = order[pos]
-                args = [module.get_slot(state, slot_of[v]) for v in node.inputs]
-                module.clear(state)
-                raise runtime_error(exc, node, args) from exc
 
-        run.order = order
-        run.plan = plan
-        run.module = module
-        return run
+class CRunner:
+    """The callable a compiled C module becomes: ``runner(input_values) -> outputs``.
+
+    ``make_fast_call`` gives Function a checked entry point that does the whole
+    call (argument checks, shared values, aliasing rules, updates) in C.
+    """
+
+    def __init__(self, module, state, plan):
+        self.module = module
+        self.state = state
+        self.plan = plan
+        self.order = plan.order
+        self._run = module.run
+
+    def __call__(self, input_values):
+        try:
+            return list(self._run(self.state, *input_values))
+        except Exception as exc:  # noqa: BLE001 - re-raised with the failing node
+            self.explain(exc)
+            raise
+
+    def explain(self, exc):
+        """Re-raise ``exc`` with the report of the node that failed (if a node failed)."""
+        pos = self.module.failed_node(self.state)
+        if pos < 0:
+            return
+        node = self.order[pos]
+        args = [self.module.get_slot(self.state, self.plan.slot_of[v]) for v in node.inputs]
+        self.module.clear(self.state)
+        raise runtime_error(exc, node, args) from exc
+
+    def make_fast_call(self, input_types, containers, inplace_shared, borrow, updates, single, trust):
+        """``(call, state)``: ``call(state, *args)`` returns the result, or NotImplemented to ask for the
+        Python path; on a node failure, pass the exception to ``explain``.
+
+        input_types: TensorType per user input; containers: shared-value containers;
+        updates: (container, graph-output index) pairs; the other arguments as in Function.
+        """
+        specs = []
+        for t in input_types:
+            if getattr(t, "ndim", None) is None:
+                return None
+            specs.append((np.dtype(t.dtype).num, t.ndim, tuple(-1 if s is None else s for s in t.shape)))
+        self.module.set_call_spec(self.state, (tuple(specs), tuple(containers), tuple(inplace_shared),
+                                               tuple(int(b) for b in borrow), tuple(updates), single, trust))
+        return self.module.call, self.state
 
 
 for _name in ("c", "cvm", "c|py"):

@@ -12,7 +12,8 @@ from symtensor import scalar as ts
 from symtensor.graph.basic import Constant
 from symtensor.graph.rewriting.basic import GraphRewriter, apply_replacements
 from symtensor.scalar.composite import Composite
-from symtensor.tensor.elemwise import Elemwise
+from symtensor.tensor.elemwise import CAReduce, Elemwise
+from symtensor.tensor.fused_reduce import FusedReduce, fusable
 from symtensor.tensor.rewriting.basic import same_type_or_none
 from symtensor.tensor.rewriting.pipeline import register
 
@@ -94,4 +95,29 @@ def _apply_scalar(scalar_op, args):
     return scalar_op(*args)
 
 
+class FuseReduction(GraphRewriter):
+    """sum/prod/max/min of an elementwise node read by nothing else -> one FusedReduce.
+
+    The backends evaluate the expression inside the reduction loop (no temporary)."""
+
+    name = "reduction_fusion"
+
+    def apply(self, fgraph):
+        changed = False
+        for node in fgraph.toposort():
+            if node not in fgraph.apply_nodes or not isinstance(node.op, CAReduce):
+                continue
+            var = node.inputs[0]
+            composite = fusable(node, var, len(fgraph.clients.get(var, ())) + (var in fgraph.outputs))
+            if composite is None:
+                continue
+            op = node.op
+            new = FusedReduce(op.scalar_op, op.axis, composite, op.dtype, op.acc_dtype)(*var.owner.inputs)
+            new = same_type_or_none(new, node.outputs[0])
+            if new is not None and apply_replacements(fgraph, self, node, [new]):
+                changed = True
+        return changed
+
+
 register("fusion", "fast_run", name="elemwise_fusion")(FuseElemwise())
+register("fusion", "fast_run", name="reduction_fusion")(FuseReduction())

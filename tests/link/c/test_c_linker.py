@@ -209,3 +209,17 @@ def test_random_graphs_c_equals_python(expr, seed):
     a, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
     assert_same(fc, fp, a, b)
     assert_same(fc, fp, np.asfortranarray(a), b[:, :])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_reduction_runs_in_c(rng, dtype):
+    x = T.matrix("x", dtype=dtype)
+    b = T.vector("b", dtype=dtype)
+    s = T.scalar("s", dtype=dtype)
+    outs = [T.exp(x * 2 + b).sum(axis=1), T.sqr(x).sum(), (x - b).max(axis=0), (x * s).mean(axis=0),
+            T.tanh(x).min(axis=1, keepdims=True), T.sqr(s).sum()]
+    fc, fp = both([x, b, s], outs)
+    assert any(type(n.op).__name__ == "FusedReduce" for n in c_nodes(fc))
+    for lay in ["contiguous", "fortran", "strided", "negative_strides"]:
+        a = layouts(rng, (3, 4), dtype)[lay]
+        assert_same(fc, fp, a, rng.normal(size=4).astype(dtype), np.asarray(1.5, dtype))

@@ -1,0 +1,26 @@
+/* Per-function state of a compiled module: one slot per graph variable, the Python
+ * callbacks for nodes without C, and the call spec of the checked fast path.
+ * The generated unit defines ST_NSLOTS before including this header. */
+#ifndef ST_STATE_H
+#define ST_STATE_H
+
+typedef struct {
+    int n_in, n_shared, n_user_out, n_updates, n_inplace_shared;
+    int single, trust;
+    int *in_typenum, *in_ndim;
+    npy_intp *in_shape;            /* n_in x ST_MAX_NDIM, -1 where the length is free */
+    PyObject **containers;         /* shared-value containers, in graph-input order */
+    int *inplace_shared;           /* graph-input positions overwritten in place */
+    int *borrow;                   /* per user output */
+    PyObject **upd_container;      /* per update: the container to write ... */
+    int *upd_result;               /* ... and which graph output holds the new value */
+} st_callspec;
+
+typedef struct {
+    PyObject *slots[ST_NSLOTS];
+    PyObject *thunks;
+    int failed;
+    st_callspec *spec;
+} st_state;
+
+#endif /* ST_STATE_H */
