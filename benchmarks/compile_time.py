@@ -88,6 +88,13 @@ def measure(framework, linker, cold_repeats, warm_repeats, notes):
     return runs
 
 
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"expected a count of at least 1, got {value}")
+    return value
+
+
 def median_of(runs, key):
     return statistics.median(r[key] for r in runs) if runs else None
 
@@ -96,8 +103,8 @@ def main():
     def extra(p):
         p.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "LINKER"),
                        help="internal: run one measured compile in this process")
-        p.add_argument("--repeats", type=int, default=3, help="processes per (framework, cache state)")
-        p.add_argument("--pytensor-repeats", type=int, default=1,
+        p.add_argument("--repeats", type=positive_int, default=3, help="processes per (framework, cache state)")
+        p.add_argument("--pytensor-repeats", type=positive_int, default=1,
                        help="processes per PyTensor cold row (a cold PyTensor compile takes tens of seconds)")
         p.add_argument("--no-pytensor", action="store_true", help="skip PyTensor's cold/warm reference")
 
@@ -126,8 +133,9 @@ def main():
     pairs = [("symtensor c cold", "pytensor default cold"), ("symtensor c warm", "pytensor default warm"),
              ("symtensor c cold", "pytensor cvm cold"), ("symtensor c warm", "pytensor cvm warm"),
              ("symtensor c warm", "symtensor c cold")]
+    pytensor_cold = f", {min(repeats, args.pytensor_repeats)} for PyTensor's cold rows" if pytensor else ""
     notes.append(f"time to first result = graph + grad + function() + first call, after import; median of "
-                 f"{repeats} process(es) per row, {min(repeats, args.pytensor_repeats)} for PyTensor's cold rows")
+                 f"{repeats} process(es) per row{pytensor_cold}")
     print_breakdown(detail)
     return benchutil.report(TARGET, TITLE, stats, pairs, notes, args, {"runs": detail})
 

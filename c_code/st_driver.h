@@ -32,7 +32,32 @@ static void st_state_free(PyObject *capsule)
     for (int k = 0; k < ST_NSLOTS; ++k) Py_CLEAR(st->slots[k]);
     Py_CLEAR(st->thunks);
     st_spec_free(st->spec);
+    PyMem_Free(st->node_seconds);
     PyMem_Free(st);
+}
+
+/* profile(state) starts per-node timing; take_node_times(state) -> list of seconds, reset to 0 */
+static PyObject *st_profile(PyObject *self, PyObject *cap)
+{
+    st_state *st = (st_state *)PyCapsule_GetPointer(cap, "st_state");
+    if (st == NULL) return NULL;
+    if (st->node_seconds == NULL) {
+        st->node_seconds = (double *)PyMem_Calloc(ST_NNODES > 0 ? ST_NNODES : 1, sizeof(double));
+        if (st->node_seconds == NULL) return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *st_take_node_times(PyObject *self, PyObject *cap)
+{
+    st_state *st = (st_state *)PyCapsule_GetPointer(cap, "st_state");
+    if (st == NULL) return NULL;
+    PyObject *out = PyList_New(ST_NNODES);
+    for (int k = 0; out && k < ST_NNODES; ++k) {
+        PyList_SET_ITEM(out, k, PyFloat_FromDouble(st->node_seconds ? st->node_seconds[k] : 0.0));
+        if (st->node_seconds) st->node_seconds[k] = 0.0;
+    }
+    return out;
 }
 
 static st_state *st_get_state(PyObject *capsule)
@@ -374,6 +399,8 @@ static PyMethodDef st_methods[] = {
     {"failed_node", st_failed_node, METH_O, "position of the node that failed, or -1"},
     {"get_slot", st_get_slot, METH_VARARGS, "get_slot(state, k) -> value"},
     {"clear", st_clear, METH_O, "drop the per-call slots"},
+    {"profile", st_profile, METH_O, "time every node from now on"},
+    {"take_node_times", st_take_node_times, METH_O, "seconds per node since the last take"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -240,13 +240,16 @@ static inline void st_strided_apply(int nd, const npy_intp *dims, char *dst, con
  * repeated). Only the axes of y flagged in bcast (or any length-1 axis when bcast is NULL) may be broadcast;
  * otherwise a ValueError names both shapes. */
 static inline int st_broadcast_value(PyArrayObject *y, int nd, const npy_intp *dims, const char *bcast,
-                                     npy_intp *strides, const char *opname, const char *what)
+                                     npy_intp *strides, const char *opname, const char *what, PyArrayObject *x)
 {
     int ynd = PyArray_NDIM(y), off = nd - ynd;
-    char b1[160], b2[160];
+    char b1[160], b2[160], b3[160], ctx[400] = "";
+    if (x != NULL)  /* the indexed tensor: name it and the value, like perform */
+        snprintf(ctx, sizeof ctx, " (x shape %s, value shape %s)", st_shape_str(x, b3, sizeof b3),
+                 st_shape_str(y, b1, sizeof b1));
     if (off < 0) {
-        PyErr_Format(PyExc_ValueError, "%s: the value of shape %s has more dimensions than the %s of shape %s",
-                     opname, st_shape_str(y, b1, sizeof b1), what, st_dims_str(nd, dims, b2, sizeof b2));
+        PyErr_Format(PyExc_ValueError, "%s: the value of shape %s has more dimensions than the %s of shape %s%s",
+                     opname, st_shape_str(y, b1, sizeof b1), what, st_dims_str(nd, dims, b2, sizeof b2), ctx);
         return -1;
     }
     for (int d = 0; d < off; ++d) strides[d] = 0;
@@ -259,10 +262,10 @@ static inline int st_broadcast_value(PyArrayObject *y, int nd, const npy_intp *d
             strides[off + k] = 0;
         } else {
             PyErr_Format(PyExc_ValueError, "%s: the value of shape %s does not fit the %s of shape %s (axis %d of "
-                         "the value %s)", opname, st_shape_str(y, b1, sizeof b1), what,
+                         "the value %s)%s", opname, st_shape_str(y, b1, sizeof b1), what,
                          st_dims_str(nd, dims, b2, sizeof b2), k,
                          len == 1 ? "is not broadcastable; use T.addbroadcast or a value of the right shape"
-                                  : "has the wrong length");
+                                  : "has the wrong length", ctx);
             return -1;
         }
     }
@@ -271,11 +274,11 @@ static inline int st_broadcast_value(PyArrayObject *y, int nd, const npy_intp *d
 
 /* dst (a region of an array) = or += the value y broadcast to it. y must have dst's dtype. */
 static inline int st_assign_region(PyArrayObject *dst, PyArrayObject *y, int accumulate, const char *bcast,
-                                   const char *opname, const char *what)
+                                   const char *opname, const char *what, PyArrayObject *x)
 {
     int nd = PyArray_NDIM(dst);
     npy_intp ystr[ST_MAX_NDIM];
-    if (st_broadcast_value(y, nd, PyArray_DIMS(dst), bcast, ystr, opname, what) < 0) return -1;
+    if (st_broadcast_value(y, nd, PyArray_DIMS(dst), bcast, ystr, opname, what, x) < 0) return -1;
     st_inner_fn fn = accumulate ? st_add_fn(PyArray_TYPE(dst)) : st_copy_fn((int)PyArray_ITEMSIZE(dst));
     if (fn == NULL || PyArray_TYPE(y) != PyArray_TYPE(dst)) {
         PyErr_Format(PyExc_TypeError, "%s: unsupported dtypes for a C assignment", opname);
@@ -285,10 +288,11 @@ static inline int st_assign_region(PyArrayObject *dst, PyArrayObject *y, int acc
     return 0;
 }
 
-/* *slot = x (inplace) or a private copy of x (reusing the slot's buffer when it can). */
+/* *slot = x (inplace) or a private copy of x (reusing the slot's buffer when it can). A read-only x is
+ * copied even in place (a view of a constant, a user's read-only buffer). */
 static inline int st_inplace_or_copy(PyObject **slot, PyArrayObject *x, int inplace)
 {
-    if (inplace) {
+    if (inplace && PyArray_ISWRITEABLE(x)) {
         Py_INCREF(x);
         st_set_slot(slot, (PyObject *)x);
         return 0;
@@ -397,14 +401,14 @@ static inline int st_inc_coords(PyObject **out_slot, PyArrayObject *x, PyArrayOb
         PyErr_Format(PyExc_TypeError, "%s: unsupported dtypes for a C assignment", opname);
         return -1;
     }
-    if (st_broadcast_value(y, 1 + tail, dims, bcast, ystr, opname, "indexed region") < 0
+    if (st_broadcast_value(y, 1 + tail, dims, bcast, ystr, opname, "indexed region", x) < 0
         || st_inplace_or_copy(out_slot, x, inplace) < 0) {
         PyMem_Free(off);
         return -1;
     }
     PyArrayObject *out = ST_ARR(*out_slot);
     /* out has x's shape; its strides may differ from x's (a copy), so recompute the offsets for out */
-    if (!inplace) {
+    if ((PyObject *)out != (PyObject *)x) {
         PyMem_Free(off);
         if (st_coord_offsets(out, k, idx, &m, &off, opname) < 0) return -1;
     }

@@ -44,13 +44,20 @@ static inline npy_intp st_rows(PyArrayObject *x)
 }
 
 /* labels (one class index per row of x) -> rows[], each checked to lie in [0, k).
- * ValueError, like perform, when the shape does not match x's rows or an index is out of range. */
+ * ValueError, like perform, when the shape does not match x's rows or an index is out of range
+ * (PickClass words the shape error as "the leading shape": pick_style). */
 static inline int st_read_labels(PyArrayObject *lab, PyArrayObject *x, npy_intp k, npy_intp *rows,
-                                 const char *opname, const char *labname)
+                                 const char *opname, const char *labname, int pick_style)
 {
-    char b1[160], b2[160];
+    char b1[160], b2[160], b3[160];
     int nd = PyArray_NDIM(x) - 1, same = PyArray_NDIM(lab) == nd;
     for (int d = 0; same && d < nd; ++d) same = PyArray_DIM(lab, d) == PyArray_DIM(x, d);
+    if (!same && pick_style) {
+        PyErr_Format(PyExc_ValueError, "%s: %s of shape %s must equal the leading shape %s of x (shape %s)", opname,
+                     labname, st_shape_str(lab, b1, sizeof b1), st_dims_str(nd, PyArray_DIMS(x), b3, sizeof b3),
+                     st_shape_str(x, b2, sizeof b2));
+        return -1;
+    }
     if (!same) {
         PyErr_Format(PyExc_ValueError, "%s: %s of shape %s must have one entry per row of x (shape %s)", opname,
                      labname, st_shape_str(lab, b1, sizeof b1), st_shape_str(x, b2, sizeof b2));

@@ -21,6 +21,23 @@ typedef struct {
     PyObject *thunks;
     int failed;
     st_callspec *spec;
+    double *node_seconds;          /* per-node time accumulated when profiling, else NULL */
 } st_state;
+
+#include <time.h>
+
+static inline double st_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Run node k, timing it when the state profiles. */
+#define ST_RUN_NODE(st, k, fn) do {                                              \
+        double st_t0_ = (st)->node_seconds ? st_now() : 0.0;                      \
+        if (fn(st) < 0) { (st)->failed = (k); return -1; }                       \
+        if ((st)->node_seconds) (st)->node_seconds[k] += st_now() - st_t0_;      \
+    } while (0)
 
 #endif /* ST_STATE_H */

@@ -70,7 +70,9 @@ _FLAGS = {
     "device": ("cpu", _choice("cpu", "cuda"), "where shared variables live"),
     "mode": ("FAST_RUN", _choice("FAST_RUN", "FAST_COMPILE", "Mode", "DebugMode", "DEBUG_MODE", "PYTHON"),
              "default compile mode"),
-    "linker": ("py", _choice("py", "c", "cvm", "c|py", "vm"), "default linker"),
+    "linker": ("c", _choice("py", "c", "cvm", "c|py", "vm"),
+               "default linker: 'c' compiles each function to native code (the Python linker when no C "
+               "compiler works), 'py' runs every node's NumPy perform"),
     "optimizer": ("fast_run", lambda v: _choice("fast_run", "fast_compile", "None")("None" if v in (None, "none") else v),
                   "default rewrite pipeline"),
     "optimizer_including": ("", _str, "colon-separated rewrite tags added to every mode"),

@@ -39,26 +39,31 @@ class Mode:
     """``Mode(linker=config.linker, optimizer=config.optimizer)``; ``including``/``excluding`` adjust rewrite tags."""
 
     def __init__(self, linker=None, optimizer="default", included=None, excluded=None):
-        self.linker = linker if linker is not None else config.linker
+        #: None: whatever config.linker says when a function is compiled (not when the Mode was made)
+        self._linker = linker
         if optimizer == "default":
             optimizer = config.optimizer
         self.optimizer = None if optimizer in (None, "None", "none") else optimizer
         self.included = tuple(included) if included is not None else _tags(config.optimizer_including)
         self.excluded = tuple(excluded) if excluded is not None else _tags(config.optimizer_excluding)
 
+    @property
+    def linker(self):
+        return self._linker if self._linker is not None else config.linker
+
     def including(self, *tags):
-        return Mode(self.linker, self.optimizer, self.included + tags,
+        return Mode(self._linker, self.optimizer, self.included + tags,
                     tuple(t for t in self.excluded if t not in tags))
 
     def excluding(self, *tags):
-        return Mode(self.linker, self.optimizer, tuple(t for t in self.included if t not in tags),
+        return Mode(self._linker, self.optimizer, tuple(t for t in self.included if t not in tags),
                     self.excluded + tags)
 
     def requiring(self, *tags):
         return self.including(*tags)
 
     def clone(self, linker=None, optimizer="same"):
-        return Mode(self.linker if linker is None else linker,
+        return Mode(self._linker if linker is None else linker,
                     self.optimizer if optimizer == "same" else optimizer, self.included, self.excluded)
 
     def __eq__(self, other):

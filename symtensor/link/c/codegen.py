@@ -102,7 +102,7 @@ def _driver(n_nodes, in_slots, out_slots, transient, constant_slots, nslots):
     def table(values):
         return "{" + ", ".join(str(v) for v in values) + "}" if values else "{0}"
 
-    lines = [f"#define ST_NIN {len(in_slots)}", f"#define ST_NOUT {len(out_slots)}",
+    lines = [f"#define ST_NIN {len(in_slots)}", f"#define ST_NOUT {len(out_slots)}", f"#define ST_NNODES {n_nodes}",
              f"static const int st_in_slots[] = {table(in_slots)};",
              f"static const int st_out_slots[] = {table(out_slots)};",
              f"static const char st_constant_slots[ST_NSLOTS] = {table([int(s in constant_slots) for s in range(nslots)])};",
@@ -112,7 +112,7 @@ def _driver(n_nodes, in_slots, out_slots, transient, constant_slots, nslots):
     lines.append("}\n")
     lines.append("static int st_run_nodes(st_state *st)\n{")
     for pos in range(n_nodes):
-        lines.append(f"    if (node_{pos}(st) < 0) {{ st->failed = {pos}; return -1; }}")
+        lines.append(f"    ST_RUN_NODE(st, {pos}, node_{pos});")
     lines.append("    return 0;\n}\n")
     lines += ['#include "st_driver.h"', "",
               "static struct PyModuleDef st_module = {PyModuleDef_HEAD_INIT, \"ST_MODULE_NAME\", NULL, -1, st_methods};",

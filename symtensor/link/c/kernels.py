@@ -101,7 +101,7 @@ def elemwise_kernel(node, ins, outs):
     lines.append(f"if ({contiguous}) {{")
     lines += [f"    const {in_t[k]} *{restrict} p{k} = (const {in_t[k]} *)PyArray_DATA(in{k});" for k in range(nin)]
     lines += [f"    {out_t[o]} *{restrict} q{o} = ({out_t[o]} *)PyArray_DATA(out{o});" for o in range(nout)]
-    lines.append("    #pragma omp parallel for simd if (n > ST_OMP_THRESHOLD)")
+    lines.append("    #pragma omp parallel for simd if (parallel: n > ST_OMP_THRESHOLD)")
     lines.append("    for (npy_intp i = 0; i < n; ++i) {")
     lines += [f"        const {in_t[k]} x{k} = p{k}[i];" for k in range(nin)]
     lines += [f"        {out_t[o]} y{o};" for o in range(nout)]

@@ -98,7 +98,7 @@ def inc_subtensor_kernel(node, ins, outs):
         f"PyObject *v = st_subtensor_view(ST_ARR({outs[0]}), {len(op.idx_list)}, e, {name});",
         "if (v == NULL) return -1;",
         f"int rc = st_assign_region(ST_ARR(v), y, {int(not op.set_instead_of_inc)}, {_bcast(node.inputs[1])}, "
-        f"{name}, \"indexed region\");",
+        f"{name}, \"indexed region\", x);",
         "Py_DECREF(v);",
         "if (rc < 0) return -1;",
     ]
@@ -157,7 +157,7 @@ def alloc_kernel(node, ins, outs):
                      f"\"Alloc: negative length in shape %s\", st_dims_str({nd}, dims, sbuf, sizeof sbuf));")
     lines += [
         f"if (st_prepare_output(&{outs[0]}, {nd}, dims, {NPY_TYPENUMS[out.dtype]}) < 0) return -1;",
-        f"return st_assign_region(ST_ARR({outs[0]}), ST_ARR({ins[0]}), 0, NULL, \"Alloc\", \"output\");",
+        f"return st_assign_region(ST_ARR({outs[0]}), ST_ARR({ins[0]}), 0, NULL, \"Alloc\", \"output\", NULL);",
     ]
     return lines
 

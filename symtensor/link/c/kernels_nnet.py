@@ -88,12 +88,13 @@ def softmax_grad_kernel(node, ins, outs):
     ]
 
 
-def _labels(lab_slot, like, opname, labname, cleanup):
+def _labels(lab_slot, like, opname, labname, cleanup, pick_style=False):
     return [
         f"const npy_intp k = PyArray_DIM({like}, PyArray_NDIM({like}) - 1), rows = st_rows({like});",
         "npy_intp *label = (npy_intp *)PyMem_Malloc((size_t)(rows > 0 ? rows : 1) * sizeof(npy_intp));",
         f"if (label == NULL) {{ {cleanup} PyErr_NoMemory(); return -1; }}",
-        f"if (st_read_labels(ST_ARR({lab_slot}), {like}, k, label, {c_string(opname)}, \"{labname}\") < 0) "
+        f"if (st_read_labels(ST_ARR({lab_slot}), {like}, k, label, {c_string(opname)}, \"{labname}\", "
+        f"{int(pick_style)}) < 0) "
         f"{{ {cleanup} PyMem_Free(label); return -1; }}",
     ]
 
@@ -133,7 +134,7 @@ def xent_dx_kernel(node, ins, outs):
     return _converted([("dy", ins[0]), ("sm", ins[1])], typenum) + _labels(ins[2], "sm", name, "y_idx", cleanup) + [
         "const int nd = PyArray_NDIM(sm);",
         "npy_intp dstr[ST_MAX_NDIM];",
-        f"int rc = st_broadcast_value(dy, nd - 1, PyArray_DIMS(sm), NULL, dstr, \"{name}\", \"rows of sm\");",
+        f"int rc = st_broadcast_value(dy, nd - 1, PyArray_DIMS(sm), NULL, dstr, \"{name}\", \"rows of sm\", NULL);",
         f"if (rc == 0) rc = st_prepare_output(&{outs[0]}, nd, PyArray_DIMS(sm), {typenum});",
         f"if (rc == 0) st_xent_dx_{sfx}(dy, dstr, sm, label, ST_ARR({outs[0]}));",
         f"PyMem_Free(label); {cleanup}",
@@ -145,7 +146,7 @@ def xent_dx_kernel(node, ins, outs):
 def pick_class_kernel(node, ins, outs):
     if node.outputs[0].dtype not in NPY_TYPENUMS or node.inputs[0].dtype != node.outputs[0].dtype:
         return None
-    return [f"PyArrayObject *x = ST_ARR({ins[0]});"] + _labels(ins[1], "x", "PickClass", "idx", "") + [
+    return [f"PyArrayObject *x = ST_ARR({ins[0]});"] + _labels(ins[1], "x", "PickClass", "idx", "", pick_style=True) + [
         f"if (st_prepare_output(&{outs[0]}, PyArray_NDIM(x) - 1, PyArray_DIMS(x), PyArray_TYPE(x)) < 0) "
         "{ PyMem_Free(label); return -1; }",
         "const npy_intp isz = PyArray_ITEMSIZE(x), xs = PyArray_STRIDE(x, PyArray_NDIM(x) - 1);",

@@ -49,10 +49,15 @@ class CLinker(Linker):
                               stacklevel=3)
                 _warned_no_compiler[0] = True
             return self.fallback.make_function(fgraph, profile=profile)
+        except c_cache.CompileError as exc:
+            # a bug in generated code must not stop the user's program: say so, run in Python
+            warnings.warn(f"symtensor: the C code of this function did not compile; running it with the Python "
+                          f"linker. Please report this. {exc}", stacklevel=3)
+            return self.fallback.make_function(fgraph, profile=profile)
         thunks = [python_thunk(plan.python_nodes[pos]) if pos in plan.python_nodes else None
                   for pos in range(len(plan.order))]
         state = module.new_state({k: np.asarray(v) for k, v in plan.constants.items()}, thunks)
-        return CRunner(module, state, plan)
+        return CRunner(module, state, plan, profile)
 
 
 class CRunner:
@@ -62,12 +67,15 @@ class CRunner:
     call (argument checks, shared values, aliasing rules, updates) in C.
     """
 
-    def __init__(self, module, state, plan):
+    def __init__(self, module, state, plan, profile=None):
         self.module = module
         self.state = state
         self.plan = plan
         self.order = plan.order
+        self.profile = profile
         self._run = module.run
+        if profile is not None:
+            module.profile(state)  # the driver times every node
 
     def __call__(self, input_values):
         try:
@@ -75,6 +83,10 @@ class CRunner:
         except Exception as exc:  # noqa: BLE001 - re-raised with the failing node
             self.explain(exc)
             raise
+        finally:
+            if self.profile is not None:
+                for node, seconds in zip(self.order, self.module.take_node_times(self.state)):
+                    self.profile.record_node(node, seconds)
 
     def explain(self, exc):
         """Re-raise ``exc`` with the report of the node that failed (if a node failed)."""

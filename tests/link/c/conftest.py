@@ -1,4 +1,4 @@
-"""One compile cache for the whole test session, so C tests share compiled modules (and never touch ~/.cache)."""
+"""Helpers for the C tests: a fake compiler that logs its calls (the session compile cache is in tests/conftest.py)."""
 
 import pathlib
 import shutil
@@ -7,14 +7,6 @@ import types
 import pytest
 
 import symtensor as st
-
-
-@pytest.fixture(scope="session", autouse=True)
-def session_compiledir(tmp_path_factory):
-    """Point config.compiledir at a private temporary directory for every test under tests/link/c."""
-    path = tmp_path_factory.mktemp("symtensor-compiledir") / "cache"
-    with st.config.change_flags(compiledir=str(path)):
-        yield path
 
 
 def _real_cc():

@@ -1,5 +1,7 @@
 """The C linker computes what the python linker computes (perform is the reference)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,6 +11,7 @@ import symtensor as st
 import symtensor.tensor as T
 from symtensor.compile.mode import Mode
 from symtensor.link.c import compiler
+from symtensor.link.c import linker as c_linker
 
 pytestmark = pytest.mark.skipif(not compiler.compiler_available(), reason="no C compiler on this machine")
 
@@ -223,3 +226,33 @@ def test_fused_reduction_runs_in_c(rng, dtype):
     for lay in ["contiguous", "fortran", "strided", "negative_strides"]:
         a = layouts(rng, (3, 4), dtype)[lay]
         assert_same(fc, fp, a, rng.normal(size=4).astype(dtype), np.asarray(1.5, dtype))
+
+
+def test_no_compiler_warns_once_and_runs_in_python(tmp_path, rng, monkeypatch):
+    monkeypatch.setattr(c_linker, "_warned_no_compiler", [False])
+    x = T.dvector("x")
+    with st.config.change_flags(cxx=str(tmp_path / "no-such-compiler"), compiledir=str(tmp_path / "cache")):
+        with pytest.warns(UserWarning, match="no working C compiler"):
+            f = st.function([x], T.exp(x) * 2, mode=C)
+        a = rng.normal(size=3)
+        np.testing.assert_allclose(f(a), np.exp(a) * 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            st.function([x], T.exp(x) * 3, mode=C)  # no second warning
+
+
+def test_c_is_the_default_linker():
+    x = T.dvector("x")
+    f = st.function([x], T.exp(x))
+    assert type(f.maker.run).__name__ == "CRunner"
+
+
+def test_profile_times_every_c_node(rng):
+    x = T.dmatrix("x")
+    f = st.function([x], [T.exp(x).sum(axis=0), T.dot(x, x.T)], mode=C, profile=True)
+    f(rng.normal(size=(3, 3)))
+    f(rng.normal(size=(3, 3)))
+    assert f.profile.calls == 2
+    assert len(f.profile.apply_time) == len(f.maker.fgraph.toposort())
+    assert all(n == 2 for n, _ in f.profile.apply_time.values())
+    assert "time per Apply node" in f.profile.summary()
