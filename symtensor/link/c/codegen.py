@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass, field
 
 from symtensor.graph.basic import Constant
-from symtensor.link.c.kernels import kernel_for
+from symtensor.link.c import kernels, kernels_index, kernels_nnet  # noqa: F401  (fill the kernel table)
+from symtensor.link.c.registry import kernel_for
 
 C_CODE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))), "c_code")

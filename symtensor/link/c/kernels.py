@@ -1,13 +1,7 @@
-"""C kernels for ops, in a table owned by the C backend (keyed by Op class).
-
-A kernel generator ``gen(node, ins, outs)`` gets the C expressions of the
-node's input slots and output slots (``PyObject *`` lvalues) and returns the
-C statements of the kernel body, or None when this node has no C form (the
-driver then calls the op's ``perform`` through Python). The body reports
-errors with ``ST_FAIL(exception, format, ...)``.
-"""
+"""C kernels for the core ops: elementwise loops, views and shapes, BLAS products, reductions."""
 
 from symtensor import scalar as ts
+from symtensor.link.c.registry import register
 from symtensor.link.c.scalar_c import (
     NPY_TYPENUMS, c_expression, c_type, composite_statements)
 from symtensor.scalar.composite import Composite
@@ -16,25 +10,6 @@ from symtensor.tensor.elemwise import _ACC_DTYPE, CAReduce, DimShuffle, Elemwise
 from symtensor.tensor.fused_reduce import FusedReduce
 from symtensor.tensor.math import Dot
 from symtensor.tensor.shape import Reshape, Shape, Shape_i
-
-KERNELS = {}
-
-
-def register(*op_classes):
-    def decorate(gen):
-        for cls in op_classes:
-            KERNELS[cls] = gen
-        return gen
-    return decorate
-
-
-def kernel_for(node):
-    """C body for ``node`` or None."""
-    for cls in type(node.op).__mro__:
-        gen = KERNELS.get(cls)
-        if gen is not None:
-            return gen
-    return None
 
 
 # ------------------------------------------------------------------ Elemwise
@@ -415,7 +390,3 @@ def _reduction_lines(op, inputs, ins, out_slot, out, body, value_dtype=None):
         lines.append("PyMem_Free(seen);")
     lines.append("PyMem_Free(acc);")
     return lines
-
-
-import symtensor.link.c.kernels_index  # noqa: E402,F401  (views, indexing, Alloc/Join/MakeVector)
-import symtensor.link.c.kernels_nnet  # noqa: E402,F401  (softmax family, fused cross-entropy, Argmax)

@@ -6,7 +6,7 @@ The loops live in ``c_code/st_index.h``; these generators only pass the
 node's constant facts (index entries, broadcast patterns, dtypes, names).
 """
 
-from symtensor.link.c.kernels import register
+from symtensor.link.c.registry import register
 from symtensor.link.c.scalar_c import NPY_TYPENUMS, c_type
 from symtensor.tensor.advanced_subtensor import (
     AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1)

@@ -6,7 +6,7 @@ dtype); the generators here convert mixed-dtype inputs to the output dtype,
 check shapes and labels, prepare the outputs and call them.
 """
 
-from symtensor.link.c.kernels import register
+from symtensor.link.c.registry import register
 from symtensor.link.c.kernels_index import c_string
 from symtensor.link.c.scalar_c import NPY_TYPENUMS, c_type
 from symtensor.tensor.math import Argmax

@@ -1,0 +1,28 @@
+"""The C backend's kernel table, keyed by Op class (core ops know nothing of C).
+
+A kernel generator ``gen(node, ins, outs)`` gets the C expressions of the
+node's input slots and output slots (``PyObject *`` lvalues) and returns the
+C statements of the kernel body, or None when this node has no C form (the
+driver then calls the op's ``perform`` through Python). The body reports
+errors with ``ST_FAIL(exception, format, ...)``. The kernel modules
+(kernels, kernels_index, kernels_nnet) fill the table when imported.
+"""
+
+KERNELS = {}
+
+
+def register(*op_classes):
+    def decorate(gen):
+        for cls in op_classes:
+            KERNELS[cls] = gen
+        return gen
+    return decorate
+
+
+def kernel_for(node):
+    """The kernel generator for ``node`` (looked up along its op's class hierarchy), or None."""
+    for cls in type(node.op).__mro__:
+        gen = KERNELS.get(cls)
+        if gen is not None:
+            return gen
+    return None
