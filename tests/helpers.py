@@ -3,6 +3,7 @@
 import numpy as np
 
 import symtensor as st
+from symtensor.compile.mode import Mode
 from symtensor.graph.basic import ancestors
 from symtensor.tensor.shape import symbolic_shape
 
@@ -65,3 +66,30 @@ def check_infer_shape(inputs, outputs, values):
         assert tuple(inferred[k:k + len(shp)]) == shp, \
             f"infer_shape of {out.owner.op} gave {inferred[k:k + len(shp)]}, real shape {shp}"
         k += len(shp)
+
+
+# ------------------------------------------------------------------ C linker vs python linker
+
+def compile_c_and_py(inputs, outputs):
+    """The same graph compiled with the C linker and with the python linker (the reference)."""
+    return (st.function(inputs, outputs, mode=Mode(linker="c", optimizer="fast_run"), on_unused_input="ignore"),
+            st.function(inputs, outputs, mode=Mode(linker="py", optimizer="fast_run"), on_unused_input="ignore"))
+
+
+def assert_same_results(fc, fp, *values, rtol=None):
+    """Equal dtypes, shapes and values; floats to their precision (float32 also when upcast later)."""
+    got, want = fc(*values), fp(*values)
+    if not isinstance(got, list):
+        got, want = [got], [want]
+    for g, w in zip(got, want):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.dtype == w.dtype and g.shape == w.shape
+        tol = rtol if rtol is not None else {"float32": 2e-5, "float64": 1e-12}.get(g.dtype.name, 0)
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol * 1e-2, equal_nan=True)
+
+
+def c_op_names(f):
+    """Names of the op classes that ran as C; fails if some node fell back to Python."""
+    plan = f.maker.run.plan
+    assert not plan.python_nodes, f"python fallbacks: {list(plan.python_nodes.values())}"
+    return {type(n.op).__name__ for n in plan.order}

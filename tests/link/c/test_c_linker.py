@@ -9,6 +9,7 @@ from hypothesis import strategies as hs
 
 import symtensor as st
 import symtensor.tensor as T
+from helpers import assert_same_results, compile_c_and_py
 from symtensor.compile.mode import Mode
 from symtensor.link.c import compiler
 from symtensor.link.c import linker as c_linker
@@ -19,19 +20,8 @@ C = Mode(linker="c", optimizer="fast_run")
 PY = Mode(linker="py", optimizer="fast_run")
 
 
-def both(inputs, outputs):
-    return (st.function(inputs, outputs, mode=C, on_unused_input="ignore"),
-            st.function(inputs, outputs, mode=PY, on_unused_input="ignore"))
 
 
-def assert_same(fc, fp, *values):
-    got, want = fc(*values), fp(*values)
-    if not isinstance(got, list):
-        got, want = [got], [want]
-    for g, w in zip(got, want):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.dtype == w.dtype and g.shape == w.shape
-        np.testing.assert_allclose(g, w, rtol=1e-5 if g.dtype == np.float32 else 1e-12, equal_nan=True)
 
 
 def c_nodes(f):
@@ -58,10 +48,10 @@ def test_fused_elementwise_and_broadcasting(rng, dtype, layout):
     x = T.matrix("x", dtype=dtype)
     b = T.vector("b", dtype=dtype)
     y = T.tanh(x * 2 + b) * T.exp(-x * x) - T.sqrt(T.abs_(x) + 1) + T.maximum(x, b) / (1 + T.sqr(b))
-    fc, fp = both([x, b], y)
+    fc, fp = compile_c_and_py([x, b], y)
     assert any("Composite" in str(n.op) for n in c_nodes(fc))
     a = layouts(rng, (3, 4), dtype)[layout]
-    assert_same(fc, fp, a, rng.normal(size=4).astype(dtype))
+    assert_same_results(fc, fp, a, rng.normal(size=4).astype(dtype))
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "bool"])
@@ -76,8 +66,8 @@ def test_integer_and_bool_elementwise(rng, dtype):
                 T.switch(x > 0, x, y), x / T.maximum(y, 1)]
         a = rng.integers(-9, 10, size=7).astype(dtype)
         c = rng.integers(-9, 10, size=7).astype(dtype)
-    fc, fp = both([x, y], outs)
-    assert_same(fc, fp, a, c)
+    fc, fp = compile_c_and_py([x, y], outs)
+    assert_same_results(fc, fp, a, c)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -86,9 +76,9 @@ def test_special_values_follow_numpy(dtype):
     outs = [T.maximum(x, 0), T.minimum(x, 0), T.sgn(x), T.isnan(x), T.isinf(x), T.floor(x), T.round(x),
             T.round(x, "half_to_even"), T.log1p(x), T.sigmoid(x), T.softplus(x), T.erfinv(T.clip(x, -0.9, 0.9)),
             T.psi(T.abs_(x) + 0.5), T.gammaln(T.abs_(x) + 0.5)]
-    fc, fp = both([x], outs)
+    fc, fp = compile_c_and_py([x], outs)
     values = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, 1.5, 2.5, -2.5, 1e3, -1e3, 3.25], dtype)
-    assert_same(fc, fp, values)
+    assert_same_results(fc, fp, values)
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1, (0, 2), -1, (1, 2)])
@@ -97,16 +87,16 @@ def test_reductions(rng, axis, dtype):
     x = T.tensor3("x", dtype=dtype)
     outs = [x.sum(axis=axis), x.prod(axis=axis), x.max(axis=axis), x.min(axis=axis), x.all(axis=axis),
             x.any(axis=axis), x.mean(axis=axis, keepdims=True)]
-    fc, fp = both([x], outs)
+    fc, fp = compile_c_and_py([x], outs)
     a = (rng.normal(size=(2, 3, 4)) * 3).astype(dtype)
-    assert_same(fc, fp, a)
-    assert_same(fc, fp, np.ascontiguousarray(a.transpose(2, 1, 0)).transpose(2, 1, 0))
+    assert_same_results(fc, fp, a)
+    assert_same_results(fc, fp, np.ascontiguousarray(a.transpose(2, 1, 0)).transpose(2, 1, 0))
 
 
 def test_zero_size_inputs():
     x = T.dmatrix("x")
-    fc, fp = both([x], [T.exp(x) + 1, x.sum(axis=0), x.sum(), T.dot(x.T, x)])
-    assert_same(fc, fp, np.zeros((0, 3)))
+    fc, fp = compile_c_and_py([x], [T.exp(x) + 1, x.sum(axis=0), x.sum(), T.dot(x.T, x)])
+    assert_same_results(fc, fp, np.zeros((0, 3)))
     with pytest.raises(ValueError, match="empty"):
         st.function([x], x.max(axis=0), mode=C)(np.zeros((0, 3)))
 
@@ -117,21 +107,21 @@ def test_dot_through_blas(rng, dtype):
     w = T.matrix("w", dtype=dtype)
     z = T.matrix("z", dtype=dtype)
     outs = [T.dot(x, w), T.dot(x, w) * 2 + z, z - T.dot(x, w)]
-    fc, fp = both([x, w, z], outs)
+    fc, fp = compile_c_and_py([x, w, z], outs)
     assert any(type(n.op).__name__ in ("Dot", "Dot22", "Gemm") for n in c_nodes(fc))
     for lay in ["contiguous", "fortran", "strided", "negative_strides"]:
         a = layouts(rng, (5, 3), dtype)[lay]
-        assert_same(fc, fp, a, rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=(5, 4)).astype(dtype))
+        assert_same_results(fc, fp, a, rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=(5, 4)).astype(dtype))
 
 
 def test_mixed_graph_calls_back_into_python(rng):
     x = T.dmatrix("x")
     idx = T.lvector("idx")
     y = T.exp(x[idx]).sum(axis=1) + T.sort(x, axis=1)[:, 0]
-    fc, fp = both([x, idx], y)
+    fc, fp = compile_c_and_py([x, idx], y)
     plan = fc.maker.run.plan
     assert plan.python_nodes and len(plan.python_nodes) < len(plan.order)
-    assert_same(fc, fp, rng.normal(size=(4, 3)), np.array([3, 0, 0, 1]))
+    assert_same_results(fc, fp, rng.normal(size=(4, 3)), np.array([3, 0, 0, 1]))
 
 
 def test_training_step_matches_and_updates(rng):
@@ -208,10 +198,10 @@ X, Y = T.dmatrices("x", "y")
 @given(expr=expressions([X, Y, X.T.T * 0.5]), seed=hs.integers(0, 1000))
 def test_random_graphs_c_equals_python(expr, seed):
     rng = np.random.default_rng(seed)
-    fc, fp = both([X, Y], expr)
+    fc, fp = compile_c_and_py([X, Y], expr)
     a, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
-    assert_same(fc, fp, a, b)
-    assert_same(fc, fp, np.asfortranarray(a), b[:, :])
+    assert_same_results(fc, fp, a, b)
+    assert_same_results(fc, fp, np.asfortranarray(a), b[:, :])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -221,11 +211,11 @@ def test_fused_reduction_runs_in_c(rng, dtype):
     s = T.scalar("s", dtype=dtype)
     outs = [T.exp(x * 2 + b).sum(axis=1), T.sqr(x).sum(), (x - b).max(axis=0), (x * s).mean(axis=0),
             T.tanh(x).min(axis=1, keepdims=True), T.sqr(s).sum()]
-    fc, fp = both([x, b, s], outs)
+    fc, fp = compile_c_and_py([x, b, s], outs)
     assert any(type(n.op).__name__ == "FusedReduce" for n in c_nodes(fc))
     for lay in ["contiguous", "fortran", "strided", "negative_strides"]:
         a = layouts(rng, (3, 4), dtype)[lay]
-        assert_same(fc, fp, a, rng.normal(size=4).astype(dtype), np.asarray(1.5, dtype))
+        assert_same_results(fc, fp, a, rng.normal(size=4).astype(dtype), np.asarray(1.5, dtype))
 
 
 def test_no_compiler_warns_once_and_runs_in_python(tmp_path, rng, monkeypatch):

@@ -6,6 +6,7 @@ import pytest
 import symtensor as st
 import symtensor.tensor as T
 from symtensor import scalar as ts
+from helpers import assert_same_results, c_op_names, compile_c_and_py
 from symtensor.compile.mode import Mode
 from symtensor.link.c import compiler
 from symtensor.tensor.basic import scalar_from_tensor, tensor_from_scalar
@@ -16,26 +17,10 @@ C = Mode(linker="c", optimizer="fast_run")
 PY = Mode(linker="py", optimizer="fast_run")
 
 
-def both(inputs, outputs):
-    return (st.function(inputs, outputs, mode=C, on_unused_input="ignore"),
-            st.function(inputs, outputs, mode=PY, on_unused_input="ignore"))
 
 
-def assert_same(fc, fp, *values):
-    got, want = fc(*values), fp(*values)
-    if not isinstance(got, list):
-        got, want = [got], [want]
-    for g, w in zip(got, want):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.dtype == w.dtype and g.shape == w.shape
-        np.testing.assert_array_equal(g, w)
 
 
-def c_op_names(f):
-    """Names of the op classes that ran as C; fails if some node fell back to Python."""
-    plan = f.maker.run.plan
-    assert not plan.python_nodes, f"python fallbacks: {list(plan.python_nodes.values())}"
-    return {type(n.op).__name__ for n in plan.order}
 
 
 def layouts(rng, shape, dtype):
@@ -52,11 +37,11 @@ def test_subtensor_views_constant_and_symbolic(rng, dtype):
     i, j, k = T.lscalars("i", "j", "k")
     outs = [x[1], x[-1, 1:3], x[::2, ::-1, 1], x[i:j, :, k], x[i, ::-1], x[:, j:i:-1], x[1:, :-1], x[3:1],
             x[i:, j, k:]]
-    fc, fp = both([x, i, j, k], outs)
+    fc, fp = compile_c_and_py([x, i, j, k], outs)
     assert "Subtensor" in c_op_names(fc)
     for a in layouts(rng, (3, 4, 5), dtype):
         for idx in [(0, 3, 1), (-2, -1, -5), (2, 0, 4)]:
-            assert_same(fc, fp, a, *idx)
+            assert_same_results(fc, fp, a, *idx)
     with pytest.raises(IndexError, match=r"index 7 is out of bounds for axis 0 with size 3.*shape \(3, 4, 5\)"):
         fc(layouts(rng, (3, 4, 5), dtype)[0], 7, 0, 0)
 
@@ -100,13 +85,13 @@ def test_inc_and_set_subtensor(rng, dtype):
     outs = [T.set_subtensor(x[1:3], y), T.inc_subtensor(x[i, ::-1], v), T.inc_subtensor(x[:, 1], v[0]),
             T.set_subtensor(x[::2, i:], 7), T.inc_subtensor((x * 2)[1:3], y), T.set_subtensor((x + 1)[-1], v),
             T.inc_subtensor(x[1:], r)]
-    fc, fp = both([x, y, v, i, r], outs)
+    fc, fp = compile_c_and_py([x, y, v, i, r], outs)
     ops = [n.op for n in fc.maker.run.plan.order if type(n.op).__name__ == "IncSubtensor"]
     assert not fc.maker.run.plan.python_nodes
     assert {op.inplace for op in ops} == {True, False}  # intermediates are updated in place, inputs never
     for a in layouts(rng, (4, 3), dtype):
         keep = a.copy()
-        assert_same(fc, fp, a, rng.normal(size=(2, 3)).astype(dtype), rng.normal(size=3).astype(dtype), -1,
+        assert_same_results(fc, fp, a, rng.normal(size=(2, 3)).astype(dtype), rng.normal(size=3).astype(dtype), -1,
                     (rng.normal(size=(1, 3)) * 5).astype(dtype))
         np.testing.assert_array_equal(a, keep)
     r0 = np.ones((1, 3), dtype)
@@ -124,11 +109,11 @@ def test_advanced_subtensor1(rng, dtype):
     idx = T.ivector("idx")
     lidx = T.lvector("lidx")
     outs = [x[idx], x3[lidx], v[idx], x.T[lidx]]
-    fc, fp = both([x, x3, v, idx, lidx], outs)
+    fc, fp = compile_c_and_py([x, x3, v, idx, lidx], outs)
     assert "AdvancedSubtensor1" in c_op_names(fc)
     for a, a3 in zip(layouts(rng, (5, 3), dtype), layouts(rng, (5, 2, 3), dtype)):
         for ind, lind in (([0, 4, -1, -5, 2, 2], [0, 2, -3, 2]), ([], [])):
-            assert_same(fc, fp, a, a3, a[:, 0], np.array(ind, "int32"), np.array(lind, "int64"))
+            assert_same_results(fc, fp, a, a3, a[:, 0], np.array(ind, "int32"), np.array(lind, "int64"))
     with pytest.raises(IndexError, match=r"index 5 is out of bounds for axis 0 with size 5.*x shape \(5, 3\)"):
         fc(a, a3, a[:, 0], np.array([1, 5], "int32"), np.array([0], "int64"))
     with pytest.raises(IndexError, match=r"index -6 is out of bounds for axis 0 with size 5"):
@@ -143,13 +128,13 @@ def test_advanced_inc_subtensor1_accumulates_duplicates(rng, dtype):
     idx = T.lvector("idx")
     outs = [T.inc_subtensor(x[idx], y), T.set_subtensor(x[idx], r), T.inc_subtensor((x * 3)[idx], r),
             T.set_subtensor((x - 1)[idx], y)]
-    fc, fp = both([x, y, r, idx], outs)
+    fc, fp = compile_c_and_py([x, y, r, idx], outs)
     ops = [n.op for n in fc.maker.run.plan.order if type(n.op).__name__ == "AdvancedIncSubtensor1"]
     assert not fc.maker.run.plan.python_nodes and {op.inplace for op in ops} == {True, False}
     ind = np.array([1, -1, 1, 0, 1], "int64")
     for a in layouts(rng, (4, 3), dtype):
         keep = a.copy()
-        assert_same(fc, fp, a, (rng.normal(size=(5, 3)) * 5).astype(dtype), (rng.normal(size=3) * 5).astype(dtype),
+        assert_same_results(fc, fp, a, (rng.normal(size=(5, 3)) * 5).astype(dtype), (rng.normal(size=3) * 5).astype(dtype),
                     ind)
         np.testing.assert_array_equal(a, keep)
     got = fc(np.zeros((4, 3), dtype), np.ones((5, 3), dtype), np.ones(3, dtype), ind)[0]
@@ -167,11 +152,11 @@ def test_coordinate_advanced_indexing_and_its_gradient(rng):
     rows = T.lvector("rows")
     picked = x[T.arange(y.shape[0]), y]
     outs = [picked, st.grad((picked ** 2).sum(), x), x[rows, y], T.inc_subtensor(x[rows, y], 1.0)]
-    fc, fp = both([x, y, rows], outs)
+    fc, fp = compile_c_and_py([x, y, rows], outs)
     names = c_op_names(fc)
     assert {"AdvancedSubtensor", "AdvancedIncSubtensor", "ARange"} <= names
     for a in layouts(rng, (4, 3), "float64"):
-        assert_same(fc, fp, a, np.array([2, 0, -1, 2], "int32"), np.array([3, 3, 0, -4], "int64"))
+        assert_same_results(fc, fp, a, np.array([2, 0, -1, 2], "int32"), np.array([3, 3, 0, -4], "int64"))
     with pytest.raises(IndexError, match=r"index 3 is out of bounds for axis 1 with size 3.*x shape \(4, 3\)"):
         fc(a, np.array([2, 0, 3, 2], "int32"), np.array([0, 0, 0, 0], "int64"))
     with pytest.raises(IndexError, match=r"shape mismatch.*\(3,\) \(4,\)"):
@@ -186,11 +171,11 @@ def test_builders_alloc_makevector_join_arange(rng):
     outs = [T.alloc(v, n, v.shape[0]), T.zeros((n, abs(m))), T.stack([n, m, i]), T.concatenate([x, y, x], axis=0),
             T.concatenate([x, y], axis=i), T.concatenate([v, T.cast(b, "float64")]), T.arange(n), T.arange(n, m, -2),
             T.arange(m, n, 3)]
-    fc, fp = both([x, y, v, n, m, i, b], outs)
+    fc, fp = compile_c_and_py([x, y, v, n, m, i, b], outs)
     assert {"Alloc", "MakeVector", "Join", "ARange"} <= c_op_names(fc)
     for a, c in zip(layouts(rng, (2, 3), "float64"), layouts(rng, (2, 3), "float64")[::-1]):
-        assert_same(fc, fp, a, c, a[0], 3, -4, 1, np.array([1, -2], "int8"))
-        assert_same(fc, fp, a, c, a[0], 0, 5, -2, np.array([], "int8"))
+        assert_same_results(fc, fp, a, c, a[0], 3, -4, 1, np.array([1, -2], "int8"))
+        assert_same_results(fc, fp, a, c, a[0], 0, 5, -2, np.array([], "int8"))
     with pytest.raises(ValueError, match=r"Alloc: negative length in shape \(-1, 3\)"):
         fc(a, c, a[0], -1, 2, 0, np.array([1], "int8"))
     with pytest.raises(ValueError, match=r"Join: the tensors must have the same length.*\[\(2, 3\), \(2, 4\), \(2, 3\)\]"):
@@ -217,11 +202,11 @@ def test_rebroadcast_specify_shape_and_scalars(rng):
     s = ts.ScalarType("float64")("s")
     outs = [T.addbroadcast(x, 0) + v, T.specify_shape(x, (None, 3)) * 2, tensor_from_scalar(s) * v,
             tensor_from_scalar(scalar_from_tensor(v.sum())) + 1]
-    fc, fp = both([x, v, s], outs)
+    fc, fp = compile_c_and_py([x, v, s], outs)
     assert {"Rebroadcast", "SpecifyShape", "TensorFromScalar", "ScalarFromTensor"} <= c_op_names(fc)
     a = rng.normal(size=(1, 3))
-    assert_same(fc, fp, a, a[0], 2.0)
-    assert_same(fc, fp, a[:, ::-1], a[0], np.float64(-1.5))
+    assert_same_results(fc, fp, a, a[0], 2.0)
+    assert_same_results(fc, fp, a[:, ::-1], a[0], np.float64(-1.5))
     with pytest.raises(ValueError, match=r"Rebroadcast: axis 0 was declared broadcastable but has length 2 "
                                          r"\(input shape \(2, 3\)\)"):
         fc(np.ones((2, 3)), a[0], 1.0)

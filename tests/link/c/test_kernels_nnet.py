@@ -5,6 +5,7 @@ import pytest
 
 import symtensor as st
 import symtensor.tensor as T
+from helpers import assert_same_results, c_op_names, compile_c_and_py
 from symtensor.compile.mode import Mode
 from symtensor.link.c import compiler
 from symtensor.tensor.nnet.basic import pick_class
@@ -16,28 +17,10 @@ PY = Mode(linker="py", optimizer="fast_run")
 NNET = T.nnet
 
 
-def both(inputs, outputs):
-    return (st.function(inputs, outputs, mode=C, on_unused_input="ignore"),
-            st.function(inputs, outputs, mode=PY, on_unused_input="ignore"))
 
 
-def assert_same(fc, fp, *values, rtol=None):
-    """Equal results; float32 data (also when upcast later) agrees to float32 precision."""
-    got, want = fc(*values), fp(*values)
-    if not isinstance(got, list):
-        got, want = [got], [want]
-    for g, w in zip(got, want):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.dtype == w.dtype and g.shape == w.shape
-        tol = rtol if rtol is not None else {"float32": 2e-5, "float64": 1e-12}.get(g.dtype.name, 0)
-        np.testing.assert_allclose(g, w, rtol=tol, atol=tol * 1e-2, equal_nan=True)
 
 
-def c_op_names(f):
-    """Names of the op classes that ran as C; fails if some node fell back to Python."""
-    plan = f.maker.run.plan
-    assert not plan.python_nodes, f"python fallbacks: {list(plan.python_nodes.values())}"
-    return {type(n.op).__name__ for n in plan.order}
 
 
 def layouts(rng, shape, dtype, scale=3.0):
@@ -57,17 +40,17 @@ def test_softmax_family(rng, dtype):
     sm = NNET.softmax(x)
     outs = [sm, NNET.logsoftmax(x), NNET.softmax_with_bias(x, b), st.grad((sm * g).sum(), x), NNET.softmax(x3),
             NNET.logsoftmax(x3)]
-    fc, fp = both([x, x3, b, g], outs)
+    fc, fp = compile_c_and_py([x, x3, b, g], outs)
     assert {"Softmax", "LogSoftmax", "SoftmaxWithBias", "SoftmaxGrad"} <= c_op_names(fc)
     for a, a3 in zip(layouts(rng, (4, 5), dtype), layouts(rng, (2, 3, 4), dtype)):
-        assert_same(fc, fp, a, a3, rng.normal(size=5).astype(dtype), rng.normal(size=(4, 5)).astype(dtype))
+        assert_same_results(fc, fp, a, a3, rng.normal(size=5).astype(dtype), rng.normal(size=(4, 5)).astype(dtype))
     # stability and special rows: huge logits, -inf entries, a row of -inf, a NaN, an empty batch
     special = np.array([[1e4, 0, -1e4, 3, 1e4], [-np.inf, 0, 1, -np.inf, 2], [-np.inf] * 5, [0, np.inf, 1, 2, 3]],
                        dtype)
-    assert_same(fc, fp, special, a3, np.zeros(5, dtype), np.ones((4, 5), dtype))
+    assert_same_results(fc, fp, special, a3, np.zeros(5, dtype), np.ones((4, 5), dtype))
     special[3, 1] = np.nan
-    assert_same(fc, fp, special, a3, np.zeros(5, dtype), np.ones((4, 5), dtype))
-    assert_same(fc, fp, np.zeros((0, 5), dtype), np.zeros((2, 0, 4), dtype), np.zeros(5, dtype),
+    assert_same_results(fc, fp, special, a3, np.zeros(5, dtype), np.ones((4, 5), dtype))
+    assert_same_results(fc, fp, np.zeros((0, 5), dtype), np.zeros((2, 0, 4), dtype), np.zeros(5, dtype),
                 np.zeros((0, 5), dtype))
     with pytest.raises(ValueError, match=r"SoftmaxWithBias: b of shape \(4,\) must have one entry per class of x "
                                          r"\(shape \(4, 5\)\)"):
@@ -81,10 +64,10 @@ def test_mixed_dtypes_are_upcast(rng):
     g = T.dmatrix("g")
     outs = [NNET.softmax_with_bias(x, b), NNET.softmax_grad(g, NNET.softmax(x)),
             *NNET.crossentropy_softmax_argmax_1hot_with_bias(x, b, y)]
-    fc, fp = both([x, b, y, g], outs)
+    fc, fp = compile_c_and_py([x, b, y, g], outs)
     assert {"SoftmaxWithBias", "SoftmaxGrad", "CrossentropySoftmaxArgmax1HotWithBias"} <= c_op_names(fc)
     a = rng.normal(size=(3, 4)).astype("float32")
-    assert_same(fc, fp, a, rng.normal(size=4), np.array([3, 0, 1]), rng.normal(size=(3, 4)), rtol=2e-5)
+    assert_same_results(fc, fp, a, rng.normal(size=4), np.array([3, 0, 1]), rng.normal(size=(3, 4)), rtol=2e-5)
 
 
 @pytest.mark.parametrize("dtype,label_dtype", [("float32", "int32"), ("float64", "int64"), ("float64", "uint8")])
@@ -96,13 +79,13 @@ def test_fused_crossentropy_and_gradient(rng, dtype, label_dtype):
     nll, sm, am = NNET.crossentropy_softmax_argmax_1hot_with_bias(x, b, y)
     nll0, _, _ = NNET.crossentropy_softmax_argmax_1hot_with_bias(x, 0.0, y)
     dx = st.grad((nll * w).sum() + nll0.mean(), x)
-    fc, fp = both([x, b, y, w], [nll, sm, am, nll0, dx])
+    fc, fp = compile_c_and_py([x, b, y, w], [nll, sm, am, nll0, dx])
     assert {"CrossentropySoftmaxArgmax1HotWithBias", "CrossentropySoftmax1HotWithBiasDx"} <= c_op_names(fc)
     labels = np.array([4, 0, 2, 4], label_dtype)
     for a in layouts(rng, (4, 5), dtype, scale=30):
-        assert_same(fc, fp, a, rng.normal(size=5).astype(dtype), labels, rng.normal(size=4).astype(dtype))
+        assert_same_results(fc, fp, a, rng.normal(size=5).astype(dtype), labels, rng.normal(size=4).astype(dtype))
     ties = np.array([[1, 3, 3, 0, 3], [-1e4, 1e4, 0, 0, 0], [0, 0, 0, 0, 0], [2, np.nan, 5, np.nan, 1]], dtype)
-    assert_same(fc, fp, ties, np.zeros(5, dtype), labels, np.ones(4, dtype))
+    assert_same_results(fc, fp, ties, np.zeros(5, dtype), labels, np.ones(4, dtype))
     with pytest.raises(ValueError, match=r"class index 5 out of range \[0, 5\) for 5 classes.*x shape \(4, 5\)"):
         fc(a, np.zeros(5, dtype), np.array([0, 5, 1, 1], label_dtype), np.ones(4, dtype))
     with pytest.raises(ValueError, match=r"y_idx of shape \(3,\) must have one entry per row of x \(shape \(4, 5\)\)"):
@@ -116,10 +99,10 @@ def test_crossentropy_of_higher_rank_and_negative_labels(rng):
     dy = T.dvector("dy")  # broadcast against the (2, 3) rows
     dx = NNET.crossentropy_softmax_1hot_with_bias_dx(dy, sm, y) if hasattr(
         NNET, "crossentropy_softmax_1hot_with_bias_dx") else st.grad((nll * dy).sum(), x)
-    fc, fp = both([x, y, dy], [nll, sm, am, dx])
+    fc, fp = compile_c_and_py([x, y, dy], [nll, sm, am, dx])
     assert {"CrossentropySoftmaxArgmax1HotWithBias", "CrossentropySoftmax1HotWithBiasDx"} <= c_op_names(fc)
     for a in layouts(rng, (2, 3, 4), "float64"):
-        assert_same(fc, fp, a, np.array([[0, 3, 1], [2, 2, 0]]), rng.normal(size=3))
+        assert_same_results(fc, fp, a, np.array([[0, 3, 1], [2, 2, 0]]), rng.normal(size=3))
     with pytest.raises(ValueError, match=r"class index -1 out of range \[0, 4\)"):
         fc(a, np.array([[0, 3, 1], [2, -1, 0]]), np.ones(3))
 
@@ -130,10 +113,10 @@ def test_pick_class_and_its_gradient(rng):
     idx = T.ivector("idx")
     picked = pick_class(x, idx)
     outs = [picked, st.grad((picked ** 2).sum(), x), pick_class(xi, idx)]
-    fc, fp = both([x, xi, idx], outs)
+    fc, fp = compile_c_and_py([x, xi, idx], outs)
     assert {"PickClass", "PickClassGrad"} <= c_op_names(fc)
     for a in layouts(rng, (4, 3), "float64"):
-        assert_same(fc, fp, a, (a * 10).astype("int32"), np.array([2, 0, 1, 2], "int32"))
+        assert_same_results(fc, fp, a, (a * 10).astype("int32"), np.array([2, 0, 1, 2], "int32"))
     with pytest.raises(ValueError, match=r"PickClass: class index 3 out of range \[0, 3\)"):
         fc(a, a.astype("int32"), np.array([2, 0, 3, 2], "int32"))
 
@@ -144,15 +127,15 @@ def test_argmax_argmin(rng, dtype):
     v = T.vector("v", dtype=dtype)
     outs = [T.argmax(x), T.argmax(x, axis=0), T.argmin(x, axis=1), T.argmax(x, axis=-1), T.argmin(x),
             T.argmax(v), T.argmin(v)]
-    fc, fp = both([x, v], outs)
+    fc, fp = compile_c_and_py([x, v], outs)
     assert "Argmax" in c_op_names(fc)
     for a in layouts(rng, (3, 4, 5), "float64"):
         a = (a > 0) if dtype == "bool" else (a * 3).astype(dtype)  # ints: ties, first one wins
-        assert_same(fc, fp, a, a[0, 0])
+        assert_same_results(fc, fp, a, a[0, 0])
     if dtype.startswith("float"):
         a = rng.normal(size=(3, 4, 5)).astype(dtype)
         a[1, 2, 3] = a[0, 1, 0] = np.nan
-        assert_same(fc, fp, a, np.array([1, np.nan, 3, np.nan], dtype))
+        assert_same_results(fc, fp, a, np.array([1, np.nan, 3, np.nan], dtype))
     with pytest.raises(ValueError, match=r"attempt to take the argmax of an empty array of shape \(0, 4, 5\)"):
         fc(np.zeros((0, 4, 5), dtype), np.zeros(2, dtype))
 
