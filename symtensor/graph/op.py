@@ -125,19 +125,23 @@ class Op:
 
 
 class DataFirstOp(Op):
-    """An op whose first input is the data and whose other inputs are indices or lengths.
+    """An op whose first ``n_data`` inputs are data and whose other inputs are indices or lengths.
 
-    Only the data is differentiable, and the op is linear in it, so its R-op
-    applies the op to the tangent.
+    Only the data is differentiable, and the op is linear in it jointly, so its
+    R-op applies the op to the tangents (zeros for data without one).
     """
 
+    n_data = 1
+
     def connection_pattern(self, node):
-        return [[True]] + [[False]] * (len(node.inputs) - 1)
+        return [[True]] * self.n_data + [[False]] * (len(node.inputs) - self.n_data)
 
     def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
+        tangents = eval_points[:self.n_data]
+        if all(t is None for t in tangents):
             return [None]
-        return [self(eval_points[0], *inputs[1:])]
+        tangents = [x.zeros_like() if t is None else t for x, t in zip(inputs, tangents)]
+        return [self(*tangents, *inputs[self.n_data:])]
 
 def get_test_value(var):
     raise AttributeError("test values are not supported")

@@ -522,10 +522,11 @@ class AdvancedSubtensor(DataFirstOp):
 
 
 
-class AdvancedIncSubtensor(Op):
+class AdvancedIncSubtensor(DataFirstOp):
     """``x`` with ``x[index]`` incremented by ``y`` (repeats accumulate, like np.add.at) or set to ``y``."""
 
     __props__ = ("idx_list", "inplace", "set_instead_of_inc")
+    n_data = 2  # x and the value y
 
     def __init__(self, idx_list, inplace=False, set_instead_of_inc=False):
         self.idx_list = tuple(idx_list)
@@ -583,16 +584,6 @@ class AdvancedIncSubtensor(Op):
         else:
             gy = _subtensor._sum_to_shape(gathered, y)
         return [gx, gy] + [_basic.zeros_like(r, dtype=config.floatX) for r in rest]
-
-    def connection_pattern(self, node):
-        return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None and eval_points[1] is None:
-            return [None]
-        ex = _basic.zeros_like(inputs[0]) if eval_points[0] is None else eval_points[0]
-        ey = _basic.zeros_like(inputs[1]) if eval_points[1] is None else eval_points[1]
-        return [self(ex, ey, *inputs[2:])]
 
 
 # ------------------------------------------------------------------ user-facing helpers

@@ -261,10 +261,11 @@ def check_runtime_value(node, y, region_shape, opname):
                              "T.addbroadcast, a row/col, or a value of the right shape)")
 
 
-class IncSubtensor(Op):
+class IncSubtensor(DataFirstOp):
     """``x`` with ``x[idx]`` incremented by (or, with set_instead_of_inc, set to) ``y``."""
 
     __props__ = ("idx_list", "inplace", "set_instead_of_inc")
+    n_data = 2  # x and the value y
 
     def __init__(self, idx_list, inplace=False, set_instead_of_inc=False):
         self.idx_list = tuple(idx_list)
@@ -315,16 +316,6 @@ class IncSubtensor(Op):
         gy = _sum_to_shape(Subtensor(self.idx_list)(gz, *rest), y)
         gx = _basic.zeros_like(x, dtype=config.floatX) if x.dtype in ts.discrete_dtypes else gx
         return [gx, gy] + [_basic.zeros_like(r, dtype=config.floatX) for r in rest]
-
-    def connection_pattern(self, node):
-        return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None and eval_points[1] is None:
-            return [None]
-        ex = _basic.zeros_like(inputs[0]) if eval_points[0] is None else eval_points[0]
-        ey = _basic.zeros_like(inputs[1]) if eval_points[1] is None else eval_points[1]
-        return [self(ex, ey, *inputs[2:])]
 
 
 def _sum_to_shape(g, y):
