@@ -65,10 +65,8 @@ def _elemwise_candidates(fgraph, node, k, used, dh):
     return found
 
 
-class InplaceElemwise(GraphRewriter):
-    """Give each Elemwise output an input buffer to overwrite (``inplace_pattern``) when safe."""
-
-    name = "inplace_elemwise"
+class _InplacePass(GraphRewriter):
+    """Visit nodes in order and let ``rewrite_node`` make one in-place; the DestroyHandler vetoes."""
 
     def add_requirements(self, fgraph):
         destroy_handler(fgraph)
@@ -77,20 +75,34 @@ class InplaceElemwise(GraphRewriter):
         dh = destroy_handler(fgraph)
         changed = False
         for node in fgraph.toposort():
-            if node not in fgraph.apply_nodes or not isinstance(node.op, Elemwise) or node.op.inplace_pattern:
-                continue
-            pattern = {}
-            for k in range(len(node.outputs)):
-                for i in _elemwise_candidates(fgraph, node, k, set(pattern.values()), dh):
-                    trial = {**pattern, k: i}
-                    new_op = Elemwise(node.op.scalar_op, trial)
-                    new_node = new_op.make_node(*node.inputs)
-                    if any(a.type != b.type for a, b in zip(new_node.outputs, node.outputs)):
-                        continue
-                    if apply_replacements(fgraph, self, node, new_node.outputs):
-                        node, pattern, changed = new_node, trial, True
-                        break
+            if node in fgraph.apply_nodes and self.rewrite_node(fgraph, node, dh):
+                changed = True
         return changed
+
+    def _install(self, fgraph, node, new_node):
+        """Replace ``node`` by ``new_node`` when the output types agree and no feature objects."""
+        if any(a.type != b.type for a, b in zip(new_node.outputs, node.outputs)):
+            return False
+        return apply_replacements(fgraph, self, node, new_node.outputs)
+
+
+class InplaceElemwise(_InplacePass):
+    """Give each Elemwise output an input buffer to overwrite (``inplace_pattern``) when safe."""
+
+    name = "inplace_elemwise"
+
+    def rewrite_node(self, fgraph, node, dh):
+        if not isinstance(node.op, Elemwise) or node.op.inplace_pattern:
+            return False
+        pattern = {}
+        for k in range(len(node.outputs)):
+            for i in _elemwise_candidates(fgraph, node, k, set(pattern.values()), dh):
+                trial = {**pattern, k: i}
+                new_node = Elemwise(node.op.scalar_op, trial).make_node(*node.inputs)
+                if self._install(fgraph, node, new_node):
+                    node, pattern = new_node, trial
+                    break
+        return bool(pattern)
 
 
 #: ops with an ``inplace`` flag that makes them overwrite input 0. Intermediates of the BLAS ones are
@@ -99,36 +111,26 @@ _BLAS = (_blas.Gemm, _blas.Gemv, _blas.Ger)
 _FLAGGED = (IncSubtensor, AdvancedIncSubtensor1, AdvancedIncSubtensor) + _BLAS
 
 
-class InplaceFlaggedOps(GraphRewriter):
+class InplaceFlaggedOps(_InplacePass):
     """set_subtensor / inc_subtensor (and Gemm / Gemv / Ger) write into their first input when safe."""
 
     name = "inplace_incsubtensor"
 
-    def add_requirements(self, fgraph):
-        destroy_handler(fgraph)
-
-    def apply(self, fgraph):
-        dh = destroy_handler(fgraph)
-        changed = False
-        for node in fgraph.toposort():
-            op = node.op
-            if node not in fgraph.apply_nodes or not isinstance(op, _FLAGGED) or op.inplace:
-                continue
-            if isinstance(node.inputs[0], Constant) or not dh.can_destroy(node.inputs[0]):
-                continue
-            if isinstance(op, _BLAS) and all(r.owner is not None for r in dh.roots(node.inputs[0])):
-                continue  # intermediates are blas_inplace's call; here only updated shared values
-            props = {p: getattr(op, p) for p in op.__props__}
-            props["inplace"] = True
-            try:
-                new_node = type(op)(**props).make_node(*node.inputs)
-            except ValueError:  # e.g. a BLAS accumulator that is also read as another operand
-                continue
-            if any(a.type != b.type for a, b in zip(new_node.outputs, node.outputs)):
-                continue
-            if apply_replacements(fgraph, self, node, new_node.outputs):
-                changed = True
-        return changed
+    def rewrite_node(self, fgraph, node, dh):
+        op = node.op
+        if not isinstance(op, _FLAGGED) or op.inplace:
+            return False
+        if isinstance(node.inputs[0], Constant) or not dh.can_destroy(node.inputs[0]):
+            return False
+        if isinstance(op, _BLAS) and all(r.owner is not None for r in dh.roots(node.inputs[0])):
+            return False  # intermediates are blas_inplace's call; here only updated shared values
+        props = {p: getattr(op, p) for p in op.__props__}
+        props["inplace"] = True
+        try:
+            new_node = type(op)(**props).make_node(*node.inputs)
+        except ValueError:  # e.g. a BLAS accumulator that is also read as another operand
+            return False
+        return self._install(fgraph, node, new_node)
 
 
 register("inplace", "fast_run", "inplace", name="inplace_incsubtensor")(InplaceFlaggedOps())
