@@ -12,6 +12,7 @@ from symtensor.graph.basic import Apply, Constant, Variable, clone_replace  # no
 from symtensor.graph import FunctionGraph, Op, Type  # noqa: F401
 from symtensor.compile import as_op  # noqa: F401
 from symtensor import printing  # noqa: F401
+from symtensor import ifelse  # noqa: F401  (the module, as in Theano: symtensor.ifelse.ifelse)
 from symtensor.printing import debugprint, pp  # noqa: F401
 
 dprint = debugprint

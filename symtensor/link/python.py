@@ -14,6 +14,7 @@ import numpy as np
 import symtensor.printing as _printing
 from symtensor.config import config
 from symtensor.graph.basic import Constant, format_trace
+from symtensor.link import lazy
 
 
 class Linker:
@@ -88,7 +89,7 @@ class PythonLinker(Linker):
         self.allow_gc = allow_gc
 
     def make_function(self, fgraph, profile=None):
-        order = fgraph.toposort()
+        order, gates = lazy.schedule(fgraph)
         index = {}
         constants = {}
         for var in fgraph.inputs:
@@ -131,6 +132,9 @@ class PythonLinker(Linker):
         out_idx = [index[v] for v in fgraph.outputs]
         size = len(index)
         check = self.check_outputs
+        gates_before = {}
+        for gate in gates:
+            gates_before.setdefault(gate.before, []).append((gate, index[gate.node.inputs[gate.cond_position]]))
 
         def run(input_values):
             if len(input_values) != n_inputs:
@@ -139,7 +143,14 @@ class PythonLinker(Linker):
             storage[:n_inputs] = input_values
             for i, value in constants.items():
                 storage[i] = value
-            for node, perform, ins, outs, free, destroyed in steps:
+            skipped = set()
+            for step, (node, perform, ins, outs, free, destroyed) in enumerate(steps):
+                if gates_before:
+                    for gate, cond_index in gates_before.get(step, ()):
+                        if gate.node_pos not in skipped:
+                            skipped.update(gate.skipped_steps(storage[cond_index]))
+                    if step in skipped:
+                        continue
                 args = [storage[i] for i in ins]
                 for k in destroyed:
                     if isinstance(args[k], np.ndarray) and not args[k].flags.writeable:

@@ -3,7 +3,7 @@
 Each test follows one documented example (basics, more examples, derivatives,
 conditions, shape information, aliasing, printing, modes, debugging tips) and
 asserts the result the tutorial shows: values, dtypes, shapes and errors.
-Sections that need scan, ifelse, RandomStreams, sparse or the GPU are out of
+Sections that need scan, RandomStreams, sparse or the GPU are out of
 scope here.
 """
 
@@ -16,6 +16,7 @@ import pytest
 import symtensor as st
 import symtensor.tensor as T
 from symtensor import In, function, shared
+from symtensor.ifelse import ifelse
 
 
 # ------------------------------------------------------------------ baby steps: algebra
@@ -300,7 +301,7 @@ def test_hessian_times_vector_two_ways():
     np.testing.assert_array_equal(g([4, 4], [2, 2]), [4.0, 4.0])
 
 
-# ------------------------------------------------------------------ conditions (switch; ifelse is later)
+# ------------------------------------------------------------------ conditions: switch and the lazy ifelse
 
 @pytest.mark.parametrize("mode", [None, "FAST_COMPILE", "FAST_RUN", st.Mode(linker="vm"), st.Mode(linker="py")])
 def test_switch_picks_elementwise(mode):
@@ -312,6 +313,18 @@ def test_switch_picks_elementwise(mode):
     big2 = np.full((4, 4), 3.0, dtype=st.config.floatX)
     assert f_switch(1, 2, big1, big2) == 1.0
     assert f_switch(2, 1, big1, big2) == 3.0
+
+
+@pytest.mark.parametrize("linker", ["vm", "cvm", "py"])
+def test_ifelse_evaluates_one_branch(linker):
+    a, b = T.scalars("a", "b")
+    x, y = T.matrices("x", "y")
+    z_lazy = ifelse(T.lt(a, b), T.mean(x), T.mean(y))
+    f_lazyifelse = function([a, b, x, y], z_lazy, mode=st.Mode(linker=linker))
+    big1 = np.ones((100, 100), dtype=st.config.floatX)
+    big2 = np.full((100, 100), 3.0, dtype=st.config.floatX)
+    assert f_lazyifelse(1, 2, big1, big2) == 1.0
+    assert f_lazyifelse(2, 1, big1, big2) == 3.0
 
 
 # ------------------------------------------------------------------ shape information

@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass, field
 
 from symtensor.graph.basic import Constant
-from symtensor.link.c import kernels, kernels_index, kernels_nnet  # noqa: F401  (fill the kernel table)
+from symtensor.link import lazy
+from symtensor.link.c import kernels, kernels_control, kernels_index, kernels_nnet  # noqa: F401  (fill the kernel table)
 from symtensor.link.c.registry import kernel_for
 
 C_CODE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -39,7 +40,7 @@ class Plan:
 
 
 def generate(fgraph):
-    order = fgraph.toposort()
+    order, gates = lazy.schedule(fgraph)
     slot_of = {}
     for var in fgraph.inputs:
         slot_of[var] = len(slot_of)
@@ -79,7 +80,8 @@ def generate(fgraph):
     in_slots = [slot_of[v] for v in fgraph.inputs]
     out_slots = [slot_of[v] for v in fgraph.outputs]
     transient = [s for s in range(len(slot_of)) if s not in keep and s not in constants]
-    parts += _driver(len(order), in_slots, out_slots, transient, set(constants), nslots)
+    gate_code = [(g.before, _gate(g, slot_of)) for g in gates]
+    parts += _driver(len(order), in_slots, out_slots, transient, set(constants), nslots, gate_code)
     return Plan("\n".join(parts), slot_of, in_slots, out_slots, constants, python_nodes, order)
 
 
@@ -98,7 +100,22 @@ def _python_call(pos, ins, outs):
     return lines
 
 
-def _driver(n_nodes, in_slots, out_slots, transient, constant_slots, nslots):
+def _gate(gate, slot_of):
+    """C lines of a lazy gate (symtensor.link.lazy): skip the untaken branch's nodes. Branch 0 is taken
+    when the condition is true, branch 1 otherwise (the lazy protocol's two-branch rule)."""
+    assert len(gate.branch_steps) == 2, "the C linker gates two-branch lazy ops only"
+    cond = slot_of[gate.node.inputs[gate.cond_position]]
+    then_steps, else_steps = gate.branch_steps
+    lines = [f"if (!skip[{gate.node_pos}]) {{",
+             f"    int truth = PyObject_IsTrue(st->slots[{cond}]);",
+             f"    if (truth < 0) {{ st->failed = {gate.node_pos}; return -1; }}",
+             "    if (truth) {" + "".join(f" skip[{s}] = 1;" for s in else_steps) + " }",
+             "    else {" + "".join(f" skip[{s}] = 1;" for s in then_steps) + " }",
+             "}"]
+    return lines
+
+
+def _driver(n_nodes, in_slots, out_slots, transient, constant_slots, nslots, gate_code=()):
     """The graph-specific tables and the node sequence; the rest is c_code/st_driver.h."""
     def table(values):
         return "{" + ", ".join(str(v) for v in values) + "}" if values else "{0}"
@@ -112,8 +129,15 @@ def _driver(n_nodes, in_slots, out_slots, transient, constant_slots, nslots):
     lines += [f"    Py_CLEAR(st->slots[{s}]);" for s in transient]
     lines.append("}\n")
     lines.append("static int st_run_nodes(st_state *st)\n{")
+    gates_before = {}
+    for before, code in gate_code:
+        gates_before.setdefault(before, []).extend(code)
+    if gates_before:
+        lines.append(f"    char skip[{n_nodes}] = {{0}};")
     for pos in range(n_nodes):
-        lines.append(f"    ST_RUN_NODE(st, {pos}, node_{pos});")
+        lines += ["    " + line for line in gates_before.get(pos, ())]
+        guard = f"if (!skip[{pos}]) " if gates_before else ""
+        lines.append(f"    {guard}ST_RUN_NODE(st, {pos}, node_{pos});")
     lines.append("    return 0;\n}\n")
     lines += ['#include "st_driver.h"', "",
               "static struct PyModuleDef st_module = {PyModuleDef_HEAD_INIT, \"ST_MODULE_NAME\", NULL, -1, st_methods};",

@@ -115,5 +115,5 @@ class CRunner:
         return self.module.call, self.state
 
 
-for _name in ("c", "cvm", "c|py"):
+for _name in ("c", "cvm", "vm", "c|py"):
     register_linker(_name, CLinker)
