@@ -14,6 +14,8 @@ from symtensor.compile import as_op  # noqa: F401
 from symtensor import printing  # noqa: F401
 from symtensor import ifelse  # noqa: F401  (the module, as in Theano: symtensor.ifelse.ifelse)
 from symtensor.printing import debugprint, pp  # noqa: F401
+from symtensor.scan import scan  # noqa: F401  (the function; symtensor.scan.until etc. are its attributes)
+from symtensor import scan_module  # noqa: F401  (Theano's theano.scan_module: scan, until)
 
 dprint = debugprint
 change_flags = config.change_flags

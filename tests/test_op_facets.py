@@ -30,15 +30,20 @@ def _defines(cls, name, base):
 
 
 #: base classes that only exist to be subclassed
-ABSTRACT = {"DataFirstOp", "_GradModifier", "_Compare", "_Bitwise", "_Unary", "UnaryScalarOp", "BinaryScalarOp"}
+ABSTRACT = {"DataFirstOp", "_GradModifier", "_Compare", "_Bitwise", "_Unary", "UnaryScalarOp", "BinaryScalarOp",
+            "_BaseConv2d", "_PoolParams"}
 
 #: ops whose outputs are not differentiable functions of their inputs (indices, shapes, orderings)
 NOT_DIFFERENTIABLE = {"ARange", "ArgSortOp", "Eye", "SliceLength", "_MapGrad", "Nonzero", "Shape", "Shape_i",
                       "UndefinedGrad"}
+#: random draws: their outputs are random variates, not differentiable functions of state, size or parameters
+NOT_DIFFERENTIABLE |= {"RandomOp", "UniformRV", "NormalRV", "BinomialRV", "IntegersRV", "PermutationRV", "ChoiceRV",
+                       "MultinomialRV"}
 
 #: ops compared by identity on purpose, with the reason
 PROPS_BY_IDENTITY = {"_MapGrad": "holds an inner graph; two instances are never interchangeable",
-                     "Composite": "its prop is a signature derived from the inner scalar graph"}
+                     "Composite": "its prop is a signature derived from the inner scalar graph",
+                     "Scan": "its props are the loop's layout and a signature derived from the inner graph"}
 
 TENSOR_OPS = [c for c in _shipped(Op) if not issubclass(c, ScalarOp) and c.__name__ not in ABSTRACT]
 SCALAR_OPS = [c for c in _shipped(ScalarOp) if c.__name__ not in ABSTRACT]

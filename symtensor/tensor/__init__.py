@@ -25,6 +25,9 @@ from symtensor.tensor.extra_ops import *  # noqa: F401,F403
 from symtensor.tensor.sort import *  # noqa: F401,F403
 from symtensor.tensor.advanced_subtensor import *  # noqa: F401,F403
 from symtensor.tensor import nnet  # noqa: F401
+from symtensor.tensor import random, shared_randomstreams  # noqa: F401
+from symtensor.tensor import signal  # noqa: F401
+from symtensor.tensor import nlinalg, slinalg  # noqa: F401
 from symtensor.gradient import Lop, Rop, grad, hessian, jacobian, verify_grad  # noqa: F401
 
 as_tensor = as_tensor_variable

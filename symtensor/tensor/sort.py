@@ -1,7 +1,9 @@
 """Sorting: SortOp, ArgSortOp, and the permutation op that carries sort's gradient.
 
 As in Theano, the axis is an input (a 0-d integer tensor, possibly symbolic);
-``sort(a, axis=None)`` flattens ``a`` first.
+``sort(a, axis=None)`` flattens ``a`` first. Whatever ``kind`` is asked for,
+the sort is stable (ties keep their order, NaNs go last): NumPy's quicksort
+orders ties arbitrarily, and every backend must give perform's order.
 """
 
 import numpy as np
@@ -58,7 +60,7 @@ class SortOp(Op):
     def perform(self, node, inputs, output_storage):
         a, axis = inputs
         a_axis = _join._runtime_axis(axis, a.ndim, "sort")
-        output_storage[0][0] = np.sort(a, axis=a_axis, kind=self.kind)
+        output_storage[0][0] = np.sort(a, axis=a_axis, kind="stable")
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[0]]
@@ -102,7 +104,7 @@ class ArgSortOp(Op):
     def perform(self, node, inputs, output_storage):
         a, axis = inputs
         a_axis = _join._runtime_axis(axis, a.ndim, "argsort")
-        output_storage[0][0] = np.argsort(a, axis=a_axis, kind=self.kind).astype("int64", copy=False)
+        output_storage[0][0] = np.argsort(a, axis=a_axis, kind="stable").astype("int64", copy=False)
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[0]]

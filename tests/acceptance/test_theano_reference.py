@@ -527,8 +527,6 @@ def test_softmax_and_crossentropies():
     st.verify_grad(lambda a: T.nnet.categorical_crossentropy(T.nnet.softmax(a), yv).mean(), [xv], rng=rng)
 
 
-@pytest.mark.xfail(reason="T.nnet.bn.batch_normalization (and batch_normalization_train/test) is missing",
-                   strict=True)
 def test_batch_normalization():
     x = T.dmatrix("x")
     out = T.nnet.bn.batch_normalization(x, T.ones((3,)), T.zeros((3,)), x.mean(0), x.std(0), mode="low_mem")
