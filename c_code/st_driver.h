@@ -236,6 +236,29 @@ static PyObject *st_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* The C entry of st_c_api_t: run() without the argument tuple, for other modules' C code. */
+static int st_run_c(void *state, PyObject *const *inputs, PyObject **outputs)
+{
+    st_state *st = (st_state *)state;
+    st->failed = -1;
+    st_fill_inputs(st, inputs);
+    if (st_run_nodes(st) < 0) return -1;
+    for (int k = 0; k < ST_NOUT; ++k) {
+        outputs[k] = st->slots[st_out_slots[k]];
+        Py_INCREF(outputs[k]);
+    }
+    st_clear_transient(st);
+    return 0;
+}
+
+static const st_c_api_t st_c_api_table = {ST_NIN, ST_NOUT, st_run_c};
+
+/* c_api() -> capsule "symtensor.st_c_api" of an st_c_api_t (pass the state capsule's pointer to run) */
+static PyObject *st_c_api(PyObject *self, PyObject *unused)
+{
+    return PyCapsule_New((void *)&st_c_api_table, "symtensor.st_c_api", NULL);
+}
+
 /* An argument the fast path accepts as is: an ndarray of exactly the input's type, or a
  * Python float/int for a 0-d float64/int64 input. Anything else goes to the Python path. */
 static PyObject *st_accept(st_callspec *sp, int k, PyObject *v)
@@ -266,18 +289,17 @@ static PyObject *st_accept(st_callspec *sp, int k, PyObject *v)
     return NULL;
 }
 
-/* call(state, *args): the whole checked call in C. Returns NotImplemented when an argument
- * needs the Python path (conversion, keyword binding, a clear error message). */
-static PyObject *st_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* The whole checked call in C, args being the user's arguments. Returns NotImplemented when an
+ * argument needs the Python path (conversion, keyword binding, a clear error message). */
+static PyObject *st_call_impl(st_state *st, PyObject *const *args, Py_ssize_t nargs)
 {
-    st_state *st = nargs > 0 ? st_get_state(args[0]) : NULL;
-    if (st == NULL) return NULL;
     st_callspec *sp = st->spec;
-    if (sp == NULL || nargs - 1 != sp->n_in) Py_RETURN_NOTIMPLEMENTED;
+    st->failed = -1;
+    if (sp == NULL || nargs != sp->n_in) Py_RETURN_NOTIMPLEMENTED;
     PyObject *values[ST_NIN > 0 ? ST_NIN : 1];
     int n_filled = 0;
     for (int k = 0; k < sp->n_in; ++k, ++n_filled) {
-        PyObject *v = sp->trust ? (Py_INCREF(args[k + 1]), args[k + 1]) : st_accept(sp, k, args[k + 1]);
+        PyObject *v = sp->trust ? (Py_INCREF(args[k]), args[k]) : st_accept(sp, k, args[k]);
         if (v == NULL) {
             for (int j = 0; j < n_filled; ++j) Py_DECREF(values[j]);
             if (PyErr_Occurred()) return NULL;
@@ -363,6 +385,82 @@ static PyObject *st_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     return ret;
 }
 
+/* call(state, *args): st_call_impl for Python callers that hold the state. */
+static PyObject *st_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    st_state *st = nargs > 0 ? st_get_state(args[0]) : NULL;
+    if (st == NULL) return NULL;
+    return st_call_impl(st, args + 1, nargs - 1);
+}
+
+/* Call method `name` of the Function behind an entry (held weakly: the Function holds the entry). */
+static PyObject *st_owner_method(PyObject *owner_ref, const char *name, PyObject *const *args, size_t nargsf,
+                                 PyObject *kwnames)
+{
+    PyObject *owner = PyObject_CallNoArgs(owner_ref);
+    if (owner == NULL || owner == Py_None) {
+        Py_XDECREF(owner);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ReferenceError, "the compiled function is gone");
+        return NULL;
+    }
+    PyObject *method = PyObject_GetAttrString(owner, name);
+    Py_DECREF(owner);
+    if (method == NULL) return NULL;
+    PyObject *res = PyObject_Vectorcall(method, args, nargsf, kwnames);
+    Py_DECREF(method);
+    return res;
+}
+
+/* A Function's __call__ (self is the tuple (state, weakref to the Function)): the fast path in C,
+ * with no Python frame. Keywords and arguments that need converting go to Function._call_python;
+ * a node failure goes to Function._node_failed, which raises the report naming the node (else the
+ * original error is re-raised). */
+static PyObject *st_entry(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    st_state *st = st_get_state(PyTuple_GET_ITEM(self, 0));
+    PyObject *owner_ref = PyTuple_GET_ITEM(self, 1);
+    if (st == NULL) return NULL;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0)
+        return st_owner_method(owner_ref, "_call_python", args, nargsf, kwnames);
+    PyObject *res = st_call_impl(st, args, nargs);
+    if (res == Py_NotImplemented) {
+        Py_DECREF(res);
+        return st_owner_method(owner_ref, "_call_python", args, nargsf, NULL);
+    }
+    if (res == NULL && st->failed >= 0) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL && value != NULL) PyException_SetTraceback(value, tb);
+        PyObject *arg = value ? value : Py_None;
+        PyObject *ok = st_owner_method(owner_ref, "_node_failed", &arg, 1, NULL);
+        if (ok == NULL) {  /* the report, raised from the original error */
+            Py_XDECREF(type); Py_XDECREF(value); Py_XDECREF(tb);
+            return NULL;
+        }
+        Py_DECREF(ok);
+        PyErr_Restore(type, value, tb);
+    }
+    return res;
+}
+
+static PyMethodDef st_entry_def = {"compiled_call", (PyCFunction)(void (*)(void))st_entry,
+                                   METH_FASTCALL | METH_KEYWORDS, "the compiled function's call"};
+
+/* entry(state, owner_weakref) -> a callable doing the whole call (a Function's __call__). */
+static PyObject *st_make_entry(PyObject *self, PyObject *args)
+{
+    PyObject *cap, *owner_ref;
+    if (!PyArg_ParseTuple(args, "OO", &cap, &owner_ref)) return NULL;
+    if (st_get_state(cap) == NULL) return NULL;
+    PyObject *bound = PyTuple_Pack(2, cap, owner_ref);
+    if (bound == NULL) return NULL;
+    PyObject *fn = PyCFunction_New(&st_entry_def, bound);
+    Py_DECREF(bound);
+    return fn;
+}
+
 static PyObject *st_failed_node(PyObject *self, PyObject *cap)
 {
     st_state *st = st_get_state(cap);
@@ -394,6 +492,8 @@ static PyObject *st_clear(PyObject *self, PyObject *cap)
 static PyMethodDef st_methods[] = {
     {"run", (PyCFunction)(void (*)(void))st_run, METH_FASTCALL, "run(state, *inputs) -> every graph output"},
     {"call", (PyCFunction)(void (*)(void))st_call, METH_FASTCALL, "call(state, *args): the checked fast path"},
+    {"c_api", st_c_api, METH_NOARGS, "capsule of the C entry other modules' C code calls"},
+    {"entry", st_make_entry, METH_VARARGS, "entry(state, owner_weakref) -> the Function's __call__"},
     {"new_state", st_new_state, METH_VARARGS, "new_state(constants, thunks) -> state"},
     {"set_call_spec", st_set_call_spec, METH_VARARGS, "set_call_spec(state, spec)"},
     {"failed_node", st_failed_node, METH_O, "position of the node that failed, or -1"},

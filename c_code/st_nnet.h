@@ -135,8 +135,7 @@ static inline void ST_NN(st_softmax)(PyArrayObject *x, PyArrayObject *b, npy_int
     const char *pb = b ? PyArray_BYTES(b) : NULL;
     ST_NN_T *po = (ST_NN_T *)PyArray_DATA(out);
     if (k == 0) return;
-    #pragma omp parallel for if (rows * k > ST_OMP_THRESHOLD)
-    for (npy_intp r = 0; r < rows; ++r) {
+    ST_FOR_ROWS(r, rows, rows * k > ST_OMP_THRESHOLD, {
         const char *px = st_row_ptr(x, r);
         ST_NN_T *o = po + r * k;
         const ST_NN_T m = ST_NN(st_row_shift)(px, xs, pb, bs, k, NULL);
@@ -153,7 +152,7 @@ static inline void ST_NN(st_softmax)(PyArrayObject *x, PyArrayObject *b, npy_int
         } else {
             for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
         }
-    }
+    });
 }
 
 /* out = sm * (dy - sum(dy * sm, last axis)); dy and sm have the same shape. */
@@ -164,8 +163,7 @@ static inline void ST_NN(st_softmax_grad)(PyArrayObject *dy, PyArrayObject *sm, 
     const npy_intp ds = PyArray_STRIDE(dy, nd - 1), ss = PyArray_STRIDE(sm, nd - 1);
     ST_NN_T *po = (ST_NN_T *)PyArray_DATA(out);
     if (k == 0) return;
-    #pragma omp parallel for if (rows * k > ST_OMP_THRESHOLD)
-    for (npy_intp r = 0; r < rows; ++r) {
+    ST_FOR_ROWS(r, rows, rows * k > ST_OMP_THRESHOLD, {
         const char *pd = st_row_ptr(dy, r), *ps = st_row_ptr(sm, r);
         double dot = 0;
         for (npy_intp j = 0; j < k; ++j)
@@ -174,7 +172,7 @@ static inline void ST_NN(st_softmax_grad)(PyArrayObject *dy, PyArrayObject *sm, 
         ST_NN_T *o = po + r * k;
         for (npy_intp j = 0; j < k; ++j)
             o[j] = *(const ST_NN_T *)(ps + j * ss) * (*(const ST_NN_T *)(pd + j * ds) - d);
-    }
+    });
 }
 
 /* Fused loss: nll[r] = -log_softmax(x + b)[r, label[r]], sm = softmax(x + b), am[r] = argmax(x + b)[r]. */
@@ -186,8 +184,7 @@ static inline void ST_NN(st_xent_softmax)(PyArrayObject *x, PyArrayObject *b, np
     const char *pb = PyArray_BYTES(b);
     ST_NN_T *pn = (ST_NN_T *)PyArray_DATA(nll), *ps = (ST_NN_T *)PyArray_DATA(sm);
     npy_int64 *pa = (npy_int64 *)PyArray_DATA(am);
-    #pragma omp parallel for if (rows * k > ST_OMP_THRESHOLD)
-    for (npy_intp r = 0; r < rows; ++r) {
+    ST_FOR_ROWS(r, rows, rows * k > ST_OMP_THRESHOLD, {
         const char *px = st_row_ptr(x, r);
         ST_NN_T *o = ps + r * k;
         npy_intp amax = 0;
@@ -200,7 +197,7 @@ static inline void ST_NN(st_xent_softmax)(PyArrayObject *x, PyArrayObject *b, np
         pn[r] = -(o[label[r]] - ls);
         for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
         pa[r] = (npy_int64)amax;
-    }
+    });
 }
 
 /* Gradient of the fused loss: out = sm * dy[r] with dy[r] subtracted at the label. dy is read through
@@ -211,14 +208,13 @@ static inline void ST_NN(st_xent_dx)(PyArrayObject *dy, const npy_intp *dstr, Py
     const int nd = PyArray_NDIM(sm);
     const npy_intp k = PyArray_DIM(sm, nd - 1), ss = PyArray_STRIDE(sm, nd - 1), rows = st_rows(sm);
     ST_NN_T *po = (ST_NN_T *)PyArray_DATA(out);
-    #pragma omp parallel for if (rows * k > ST_OMP_THRESHOLD)
-    for (npy_intp r = 0; r < rows; ++r) {
+    ST_FOR_ROWS(r, rows, rows * k > ST_OMP_THRESHOLD, {
         const ST_NN_T d = *(const ST_NN_T *)st_unravel_ptr(PyArray_BYTES(dy), nd - 1, PyArray_DIMS(sm), dstr, r);
         const char *ps = st_row_ptr(sm, r);
         ST_NN_T *o = po + r * k;
         for (npy_intp j = 0; j < k; ++j) o[j] = *(const ST_NN_T *)(ps + j * ss) * d;
         o[label[r]] -= d;
-    }
+    });
 }
 
 #endif /* ST_NN_T */

@@ -24,6 +24,15 @@ typedef struct {
     double *node_seconds;          /* per-node time accumulated when profiling, else NULL */
 } st_state;
 
+/* What a compiled module offers other modules' C code (its c_api() capsule, named "symtensor.st_c_api"):
+ * run(state, inputs, outputs) runs the whole graph on ST_NIN borrowed inputs and stores ST_NOUT new
+ * references in outputs; -1 with a Python error when a node fails. A Scan's loop calls its inner
+ * function this way at every step, without going through Python. */
+typedef struct {
+    int n_in, n_out;
+    int (*run)(void *state, PyObject *const *inputs, PyObject **outputs);
+} st_c_api_t;
+
 #include <time.h>
 
 static inline double st_now(void)

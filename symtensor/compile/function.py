@@ -9,6 +9,7 @@ the updates, so a failing call leaves every shared variable unchanged.
 
 import time
 import warnings
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -302,8 +303,10 @@ class Function:
         self.profile = maker.profile
         self.defaults = [self._filter_one(k, inp.value) if inp.value is not None else None
                          for k, inp in enumerate(self._inputs)]
-        self.call_count = 0
         self._fast, self._fast_state = self._make_fast_call() or (None, None)
+        if self._fast is not None:
+            # calls then run with no Python frame: the class's __call__ is the compiled entry point
+            self.__class__ = _class_calling(self.maker.run.make_entry(weakref.ref(self)))
 
     def _make_fast_call(self):
         """The linker's checked fast entry point, when it has one and this function can use it.
@@ -364,16 +367,13 @@ class Function:
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{self._describe(k)}: {exc}") from None
 
-    def __call__(self, *args, **kwargs):
-        if self._fast is not None and not kwargs:
-            try:
-                result = self._fast(self._fast_state, *args)
-            except Exception as exc:  # noqa: BLE001 - re-raised with the failing node's report
-                self.maker.run.explain(exc)
-                raise
-            if result is not NotImplemented:
-                self.call_count += 1
-                return result
+    def _node_failed(self, exc):
+        """Called by the compiled entry point when a node fails: raise the node's report."""
+        self.maker.run.explain(exc)
+
+    def _call_python(self, *args, **kwargs):
+        """The call in Python: keyword binding, conversions and their errors, profiling, and the
+        linkers without a native entry point."""
         if self.trust_input and not kwargs and len(args) == len(self._inputs):
             values = list(args)
         else:
@@ -390,7 +390,6 @@ class Function:
         results = self.maker.run(values)
         if self.profile is not None:
             self.profile.record_call(time.perf_counter() - start)
-        self.call_count += 1
         outputs = results[:self._n_outputs]
         new_values = results[self._n_outputs:]
         # outputs never alias inputs, shared storage, constants or each other unless borrowed
@@ -412,6 +411,8 @@ class Function:
             return dict(zip(self._output_keys, outputs))
         return outputs
 
+    __call__ = _call_python
+
     def get_shared(self):
         """The shared variables this function reads or updates."""
         return list(self._shared)
@@ -425,6 +426,11 @@ class Function:
 
     def __repr__(self):
         return f"<symtensor.Function {self.name or ''} {len(self._inputs)} inputs, {self._n_outputs} outputs>"
+
+
+def _class_calling(entry):
+    """A subclass of Function whose ``__call__`` is ``entry`` (a builtin: called without self)."""
+    return type("Function", (Function,), {"__call__": entry, "__slots__": (), "__module__": Function.__module__})
 
 
 def _aliases(value, others):

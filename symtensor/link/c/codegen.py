@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 
 from symtensor.graph.basic import Constant
 from symtensor.link import lazy
-from symtensor.link.c import kernels, kernels_control, kernels_index, kernels_nnet  # noqa: F401  (fill the kernel table)
-from symtensor.link.c.registry import kernel_for
+from symtensor.link.c import kernels, kernels_control, kernels_conv, kernels_index, kernels_nnet  # noqa: F401,E501  (fill the kernel table)
+from symtensor.link.c import kernels_random  # noqa: F401  (fill the kernel table)
+from symtensor.link.c import kernels_extra  # noqa: F401  (fill the kernel table)
+from symtensor.link.c import kernels_scan  # noqa: F401  (fill the kernel table)
+from symtensor.link.c.registry import kernel_for, node_data_for
 
 C_CODE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))), "c_code")
-HEADERS = ("st_runtime.h", "st_state.h", "st_math.h", "st_blas.h", "st_index.h", "st_nnet.h")
+HEADERS = ("st_runtime.h", "st_state.h", "st_math.h", "st_blas.h", "st_index.h", "st_nnet.h", "st_conv.h",
+           "st_pool.h", "st_random.h", "st_extra.h", "st_scan.h")
 #: included at the end of every unit (after the generated tables and nodes)
 DRIVER_HEADER = "st_driver.h"
 #: value-preserving flags that let loops over math functions vectorize (no errno, no FP traps)
@@ -37,6 +41,7 @@ class Plan:
     constants: dict              # slot -> value
     python_nodes: dict           # node position -> Apply (run through perform)
     order: list = field(default_factory=list)
+    node_data: dict = field(default_factory=dict)  # node position -> object its kernel reads (ST_NODE_DATA)
 
 
 def generate(fgraph):
@@ -59,14 +64,22 @@ def generate(fgraph):
     nslots = max(len(slot_of), 1)
     parts = [f"#define ST_OMP_THRESHOLD {OMP_THRESHOLD}", f"#define ST_NSLOTS {nslots}"]
     parts += [f'#include "{h}"' for h in HEADERS] + [""]
-    python_nodes = {}
+    python_nodes, node_data = {}, {}
     keep = set()  # slots whose buffers persist between calls (owned, reusable outputs)
     for pos, node in enumerate(order):
         ins = [f"S[{slot_of[v]}]" for v in node.inputs]
         outs = [f"S[{slot_of[v]}]" for v in node.outputs]
         gen = kernel_for(node)
         body = gen(node, ins, outs) if gen is not None else None
+        provider = node_data_for(node) if body is not None else None
+        if provider is not None:
+            node_data[pos] = provider(node)
+            if node_data[pos] is None:  # the kernel cannot run without it: Python after all
+                del node_data[pos]
+                body = None
         parts.append(f"/* {_comment(node)} */")
+        if pos in node_data:
+            parts.append(f"#define ST_NODE_DATA PyList_GET_ITEM(st->thunks, {pos})")
         parts.append(f"static int node_{pos}(st_state *st)\n{{")
         parts.append("    PyObject **S = st->slots;")
         if body is None:
@@ -77,12 +90,14 @@ def generate(fgraph):
             if not getattr(node.op, "view_map", None) and not getattr(node.op, "destroy_map", None):
                 keep.update(slot_of[v] for v in node.outputs)
         parts.append("    return 0;\n}\n")
+        if pos in node_data:
+            parts.append("#undef ST_NODE_DATA")
     in_slots = [slot_of[v] for v in fgraph.inputs]
     out_slots = [slot_of[v] for v in fgraph.outputs]
     transient = [s for s in range(len(slot_of)) if s not in keep and s not in constants]
     gate_code = [(g.before, _gate(g, slot_of)) for g in gates]
     parts += _driver(len(order), in_slots, out_slots, transient, set(constants), nslots, gate_code)
-    return Plan("\n".join(parts), slot_of, in_slots, out_slots, constants, python_nodes, order)
+    return Plan("\n".join(parts), slot_of, in_slots, out_slots, constants, python_nodes, order, node_data)
 
 
 def _comment(node):

@@ -73,17 +73,28 @@ def elemwise_kernel(node, ins, outs):
     contiguous = " && ".join([f"PyArray_IS_C_CONTIGUOUS(in{k}) && PyArray_SIZE(in{k}) == n" for k in range(nin)]
                              + [f"PyArray_IS_C_CONTIGUOUS(out{o})" for o in range(nout)]) or "1"
     restrict = "" if inplace else " restrict"
-    lines.append(f"if ({contiguous}) {{")
-    lines += [f"    const {in_t[k]} *{restrict} p{k} = (const {in_t[k]} *)PyArray_DATA(in{k});" for k in range(nin)]
-    lines += [f"    {out_t[o]} *{restrict} q{o} = ({out_t[o]} *)PyArray_DATA(out{o});" for o in range(nout)]
-    lines.append("    #pragma omp parallel for simd if (parallel: n > ST_OMP_THRESHOLD)")
-    lines.append("    for (npy_intp i = 0; i < n; ++i) {")
-    lines += [f"        const {in_t[k]} x{k} = p{k}[i];" for k in range(nin)]
-    lines += [f"        {out_t[o]} y{o};" for o in range(nout)]
-    lines += ["        " + b for b in body]
-    lines += [f"        q{o}[i] = y{o};" for o in range(nout)]
-    lines.append("    }")
-    lines.append("} else if (n > 0) {")
+    if nd == 0:  # one element: no loop, no OpenMP region (entering one costs more than the work)
+        lines.append("{")
+    else:
+        lines.append(f"if ({contiguous}) {{")
+        lines += [f"    const {in_t[k]} *{restrict} p{k} = (const {in_t[k]} *)PyArray_DATA(in{k});"
+                  for k in range(nin)]
+        lines += [f"    {out_t[o]} *{restrict} q{o} = ({out_t[o]} *)PyArray_DATA(out{o});" for o in range(nout)]
+        loop = ["    for (npy_intp i = 0; i < n; ++i) {"]
+        loop += [f"        const {in_t[k]} x{k} = p{k}[i];" for k in range(nin)]
+        loop += [f"        {out_t[o]} y{o};" for o in range(nout)]
+        loop += ["        " + b for b in body]
+        loop += [f"        q{o}[i] = y{o};" for o in range(nout)]
+        loop.append("    }")
+        # the threaded loop only above the threshold: an OpenMP region costs microseconds even when serial
+        lines.append("    if (n > ST_OMP_THRESHOLD) {")
+        lines.append("    #pragma omp parallel for simd")
+        lines += ["    " + line for line in loop]
+        lines.append("    } else {")
+        lines.append("    #pragma omp simd")
+        lines += ["    " + line for line in loop]
+        lines.append("    }")
+        lines.append("} else if (n > 0) {")
     if nd == 0:
         lines += [f"    const {in_t[k]} x{k} = *(const {in_t[k]} *)PyArray_DATA(in{k});" for k in range(nin)]
         lines += [f"    {out_t[o]} y{o};" for o in range(nout)]

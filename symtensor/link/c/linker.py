@@ -54,7 +54,7 @@ class CLinker(Linker):
             warnings.warn(f"symtensor: the C code of this function did not compile; running it with the Python "
                           f"linker. Please report this. {exc}", stacklevel=3)
             return self.fallback.make_function(fgraph, profile=profile)
-        thunks = [python_thunk(plan.python_nodes[pos]) if pos in plan.python_nodes else None
+        thunks = [python_thunk(plan.python_nodes[pos]) if pos in plan.python_nodes else plan.node_data.get(pos)
                   for pos in range(len(plan.order))]
         state = module.new_state({k: np.asarray(v) for k, v in plan.constants.items()}, thunks)
         return CRunner(module, state, plan, profile)
@@ -113,6 +113,12 @@ class CRunner:
         self.module.set_call_spec(self.state, (tuple(specs), tuple(containers), tuple(inplace_shared),
                                                tuple(int(b) for b in borrow), tuple(updates), single, trust))
         return self.module.call, self.state
+
+    def make_entry(self, owner_ref):
+        """A callable doing the whole call in C, for use as a Function's ``__call__`` (after
+        ``make_fast_call``). It calls ``owner_ref()._call_python(*args, **kwargs)`` for what needs
+        Python, and ``owner_ref()._node_failed(exc)`` when a node fails."""
+        return self.module.entry(self.state, owner_ref)
 
 
 for _name in ("c", "cvm", "vm", "c|py"):

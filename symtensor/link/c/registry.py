@@ -9,6 +9,9 @@ errors with ``ST_FAIL(exception, format, ...)``. The kernel modules
 """
 
 KERNELS = {}
+#: Op class -> ``data(node)``: a Python object the node's kernel reads as ``ST_NODE_DATA`` (e.g. a loop's
+#: compiled inner function), or None when the node must run through ``perform`` after all
+NODE_DATA = {}
 
 
 def register(*op_classes):
@@ -17,6 +20,23 @@ def register(*op_classes):
             KERNELS[cls] = gen
         return gen
     return decorate
+
+
+def register_node_data(*op_classes):
+    def decorate(fn):
+        for cls in op_classes:
+            NODE_DATA[cls] = fn
+        return fn
+    return decorate
+
+
+def node_data_for(node):
+    """The node-data function for ``node``'s op (along its class hierarchy), or None."""
+    for cls in type(node.op).__mro__:
+        fn = NODE_DATA.get(cls)
+        if fn is not None:
+            return fn
+    return None
 
 
 def kernel_for(node):
