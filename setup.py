@@ -9,8 +9,9 @@ setup(
     install_requires=["numpy>=1.24", "scipy>=1.10", "cffi>=1.15"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6"],
-        "bench": ["torch>=2.0,<=2.13.0", "pytensor", "matplotlib"],
+        "bench": ["torch>=2.0,<=2.13.0", "pytensor", "matplotlib", "tqdm"],
         "cuda": ["pycuda"],
         "doc": [],
     },
+    entry_points={"console_scripts": ["symtensor-bench=symtensor.bench.runner:main"]},
 )
