@@ -171,6 +171,8 @@ class FunctionMaker:
         self.inputs = inputs
         self.mode = mode
         self.profile = profile
+        self.on_unused_input = on_unused_input
+        self.accept_inplace = accept_inplace
         self.outputs = outputs
         self.updates = updates
         in_vars = [i.variable for i in inputs]
@@ -417,15 +419,63 @@ class Function:
         """The shared variables this function reads or updates."""
         return list(self._shared)
 
-    def copy(self):
-        """A new Function over the same compiled graph and the same shared variables."""
-        return Function(self.maker, self._output_keys, self.name, self.trust_input)
+    def copy(self, share_memory=False, swap=None, delete_updates=False, name=None, profile=None):
+        """A new Function computing the same thing (Theano's ``Function.copy``).
+
+        share_memory: share this function's compiled state (its work buffers) instead of building a
+        fresh one; the two must then not run at the same time. swap: {shared variable: shared
+        variable of the same type} read and updated by the copy instead. delete_updates: the copy
+        computes the outputs but updates nothing. Shared variables not swapped stay shared.
+        """
+        name = self.name if name is None else name
+        if swap or delete_updates or profile is not None:
+            maker = _rebuilt_maker(self.maker, swap or {}, delete_updates, profile)
+        elif share_memory:
+            maker = self.maker
+        else:
+            maker = _rebuilt_maker(self.maker, {}, False, self.maker.profile)
+        return Function(maker, self._output_keys, name, self.trust_input)
+
+    def __reduce__(self):
+        """Pickle the user's graph and options; unpickling compiles again (the C cache makes it fast).
+        As in Theano, the unpickled function has its own copies of the shared variables."""
+        m = self.maker
+        return (_unpickle_function, (m.inputs, m.outputs, m.updates, m.mode, m.on_unused_input, m.accept_inplace,
+                                     self._output_keys, self.name, self.trust_input))
 
     def free(self):
         """Nothing is kept between calls by the python linker."""
 
     def __repr__(self):
         return f"<symtensor.Function {self.name or ''} {len(self._inputs)} inputs, {self._n_outputs} outputs>"
+
+
+def _rebuilt_maker(maker, swap, delete_updates, profile):
+    """A FunctionMaker for ``maker``'s user graph with shared variables swapped and updates maybe dropped."""
+    for old, new in swap.items():
+        if not isinstance(old, SharedVariable) or not isinstance(new, SharedVariable):
+            raise TypeError(f"Function.copy: swap maps shared variables to shared variables, got {old!r}: {new!r}")
+        if old.type != new.type:
+            raise TypeError(f"Function.copy: cannot swap {old} (type {old.type}) for {new} of another type "
+                            f"({new.type})")
+    updates = [] if delete_updates else maker.updates
+    n_out = len(maker.outputs)
+    exprs = [o.variable for o in maker.outputs] + [e for _, e in updates]
+    if swap:
+        exprs = clone_replace(exprs, replace=swap)
+    outs = [Out(v, o.borrow) for v, o in zip(exprs[:n_out], maker.outputs)]
+    update_pairs = [(swap.get(var, var), e) for (var, _), e in zip(updates, exprs[n_out:])]
+    if profile is True:
+        profile = CallStats(None)
+    # the original call checked its inputs; without its updates one may be unused, and stays an input
+    return FunctionMaker(maker.inputs, outs, update_pairs, maker.mode, "ignore", profile or None,
+                         maker.accept_inplace)
+
+
+def _unpickle_function(inputs, outputs, updates, mode, on_unused_input, accept_inplace, output_keys, name,
+                       trust_input):
+    maker = FunctionMaker(inputs, outputs, updates, mode, on_unused_input, None, accept_inplace)
+    return Function(maker, output_keys, name, trust_input)
 
 
 def _class_calling(entry):

@@ -164,9 +164,6 @@ def test_givens_accepts_a_dict():
     assert f(2.0) == 30.0
 
 
-@pytest.mark.xfail(reason="Function.copy(share_memory=False, swap=None, delete_updates=False, name=None, "
-                          "profile=None) from Theano 1.0 is missing: copy() takes no swap/delete_updates",
-                   strict=True)
 def test_copying_functions_swap_and_delete_updates():
     state = shared(0)
     inc = T.iscalar("inc")
@@ -475,9 +472,6 @@ def test_saving_parameters_by_value():
     np.testing.assert_array_equal(w.get_value(), np.arange(6.0).reshape(2, 3))
 
 
-@pytest.mark.xfail(reason="compiled functions cannot be pickled: PythonLinker.make_function returns a local "
-                          "closure ('Can't pickle local object ...run'); Theano pickles Function objects",
-                   strict=True)
 def test_pickling_a_compiled_function():
     s = shared(np.ones(2), name="s")
     x = T.dvector("x")
