@@ -103,4 +103,104 @@ static int st_gemm(PyArrayObject *a, PyArrayObject *b, PyArrayObject *out, doubl
     return 0;
 }
 
+/* A vector as BLAS reads it: a positive element stride (inc), else a contiguous copy. New reference. */
+static PyArrayObject *st_blas_vector(PyArrayObject *v, int *inc)
+{
+    npy_intp item = PyArray_ITEMSIZE(v), s = PyArray_STRIDE(v, 0);
+    if (PyArray_DIM(v, 0) <= 1) { *inc = 1; Py_INCREF(v); return v; }
+    if (s > 0 && s % item == 0 && s / item <= INT_MAX) { *inc = (int)(s / item); Py_INCREF(v); return v; }
+    PyArrayObject *copy = (PyArrayObject *)PyArray_NewCopy(v, NPY_CORDER);
+    if (copy == NULL) return NULL;
+    *inc = 1;
+    return copy;
+}
+
+/* y *= beta (y = 0 when beta is 0, whatever y held) for a strided float vector. */
+static void st_blas_scale(PyArrayObject *y, double beta)
+{
+    npy_intp n = PyArray_DIM(y, 0), s = PyArray_STRIDE(y, 0);
+    char *p = PyArray_BYTES(y);
+    int f64 = PyArray_TYPE(y) == NPY_FLOAT64;
+    for (npy_intp i = 0; i < n; ++i, p += s) {
+        if (f64) *(double *)p = beta == 0 ? 0.0 : beta * *(double *)p;
+        else *(float *)p = beta == 0 ? 0.0f : (float)beta * *(float *)p;
+    }
+}
+
+/* y = alpha * op(a) . x + beta * y, op(a) = a (trans_a = 0) or a^T (1); y is any 1-d float array of
+ * the right length (written through a contiguous temporary when BLAS cannot address it). */
+static int st_gemv(PyArrayObject *a, int trans_a, PyArrayObject *x, PyArrayObject *y, double alpha, double beta)
+{
+    npy_intp rows = PyArray_DIM(a, trans_a ? 1 : 0), inner = PyArray_DIM(a, trans_a ? 0 : 1);
+    if (rows == 0) return 0;
+    if (inner == 0) { st_blas_scale(y, beta); return 0; }  /* BLAS would return without scaling y */
+    char ta; int lda, incx, incy;
+    PyArrayObject *A = st_blas_operand(a, &ta, &lda);
+    if (A == NULL) return -1;
+    PyArrayObject *X = st_blas_vector(x, &incx);
+    PyArrayObject *Y = X ? st_blas_vector(y, &incy) : NULL;
+    if (Y == NULL) { Py_DECREF(A); Py_XDECREF(X); return -1; }
+    /* BLAS sees a column-major matrix: a^T (cols x rows) when ta is 'N', else a itself */
+    int bm = (int)(ta == 'N' ? PyArray_DIM(a, 1) : PyArray_DIM(a, 0));
+    int bn = (int)(ta == 'N' ? PyArray_DIM(a, 0) : PyArray_DIM(a, 1));
+    char op = ((ta == 'N') != (trans_a != 0)) ? 'T' : 'N';
+    if (PyArray_TYPE(y) == NPY_FLOAT64) {
+        double al = alpha, be = beta;
+        st_blas.dgemv(&op, &bm, &bn, &al, (double *)PyArray_DATA(A), &lda, (double *)PyArray_DATA(X), &incx, &be,
+                      (double *)PyArray_DATA(Y), &incy);
+    } else {
+        float al = (float)alpha, be = (float)beta;
+        st_blas.sgemv(&op, &bm, &bn, &al, (float *)PyArray_DATA(A), &lda, (float *)PyArray_DATA(X), &incx, &be,
+                      (float *)PyArray_DATA(Y), &incy);
+    }
+    int rc = (Y != y) ? PyArray_CopyInto(y, Y) : 0;
+    Py_DECREF(A); Py_DECREF(X); Py_DECREF(Y);
+    return rc;
+}
+
+/* a += alpha * outer(x, y) in place, for any 2-d float a (through a copy when BLAS cannot address it). */
+static int st_ger(PyArrayObject *a, double alpha, PyArrayObject *x, PyArrayObject *y)
+{
+    int m = (int)PyArray_DIM(a, 0), n = (int)PyArray_DIM(a, 1);
+    if (m == 0 || n == 0 || alpha == 0) return 0;
+    char ta; int lda, incx, incy;
+    PyArrayObject *A = st_blas_operand(a, &ta, &lda);
+    if (A == NULL) return -1;
+    PyArrayObject *X = st_blas_vector(x, &incx);
+    PyArrayObject *Y = X ? st_blas_vector(y, &incy) : NULL;
+    if (Y == NULL) { Py_DECREF(A); Py_XDECREF(X); return -1; }
+    /* row-major a is the column-major a^T: a^T += alpha * outer(y, x) */
+    PyArrayObject *U = ta == 'N' ? Y : X, *V = ta == 'N' ? X : Y;
+    int bm = ta == 'N' ? n : m, bn = ta == 'N' ? m : n, incu = ta == 'N' ? incy : incx, incv = ta == 'N' ? incx : incy;
+    if (PyArray_TYPE(a) == NPY_FLOAT64) {
+        double al = alpha;
+        st_blas.dger(&bm, &bn, &al, (double *)PyArray_DATA(U), &incu, (double *)PyArray_DATA(V), &incv,
+                     (double *)PyArray_DATA(A), &lda);
+    } else {
+        float al = (float)alpha;
+        st_blas.sger(&bm, &bn, &al, (float *)PyArray_DATA(U), &incu, (float *)PyArray_DATA(V), &incv,
+                     (float *)PyArray_DATA(A), &lda);
+    }
+    int rc = (A != a) ? PyArray_CopyInto(a, A) : 0;
+    Py_DECREF(A); Py_DECREF(X); Py_DECREF(Y);
+    return rc;
+}
+
+/* out (0-d) = x . y for float vectors of one length. */
+static int st_blas_dot(PyArrayObject *x, PyArrayObject *y, PyArrayObject *out)
+{
+    int n = (int)PyArray_DIM(x, 0), incx, incy;
+    PyArrayObject *X = st_blas_vector(x, &incx);
+    PyArrayObject *Y = X ? st_blas_vector(y, &incy) : NULL;
+    if (Y == NULL) { Py_XDECREF(X); return -1; }
+    if (PyArray_TYPE(out) == NPY_FLOAT64)
+        *(double *)PyArray_DATA(out) = n ? st_blas.ddot(&n, (double *)PyArray_DATA(X), &incx,
+                                                        (double *)PyArray_DATA(Y), &incy) : 0.0;
+    else
+        *(float *)PyArray_DATA(out) = n ? st_blas.sdot(&n, (float *)PyArray_DATA(X), &incx,
+                                                       (float *)PyArray_DATA(Y), &incy) : 0.0f;
+    Py_DECREF(X); Py_DECREF(Y);
+    return 0;
+}
+
 #endif /* ST_BLAS_H */

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 
 from symtensor.graph.basic import Constant
 from symtensor.link import lazy
-from symtensor.link.c import kernels, kernels_control, kernels_conv, kernels_index, kernels_nnet  # noqa: F401,E501  (fill the kernel table)
-from symtensor.link.c import kernels_random  # noqa: F401  (fill the kernel table)
-from symtensor.link.c import kernels_extra  # noqa: F401  (fill the kernel table)
-from symtensor.link.c import kernels_scan  # noqa: F401  (fill the kernel table)
+from symtensor.link.c import (  # noqa: F401  (importing them fills the kernel table)
+    kernels, kernels_blas, kernels_control, kernels_conv, kernels_extra, kernels_index, kernels_nnet, kernels_random,
+    kernels_scan)
 from symtensor.link.c.registry import kernel_for, node_data_for
 
 C_CODE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(

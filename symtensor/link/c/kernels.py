@@ -1,14 +1,12 @@
-"""C kernels for the core ops: elementwise loops, views and shapes, BLAS products, reductions."""
+"""C kernels for the core ops: elementwise loops, views and shapes, reductions (BLAS: kernels_blas)."""
 
 from symtensor import scalar as ts
 from symtensor.link.c.registry import register
 from symtensor.link.c.scalar_c import (
     NPY_TYPENUMS, c_expression, c_type, composite_statements)
 from symtensor.scalar.composite import Composite
-from symtensor.tensor.blas import Dot22, Gemm
 from symtensor.tensor.elemwise import _ACC_DTYPE, CAReduce, DimShuffle, Elemwise
 from symtensor.tensor.fused_reduce import FusedReduce
-from symtensor.tensor.math import Dot
 from symtensor.tensor.shape import Reshape, Shape, Shape_i
 
 
@@ -185,69 +183,6 @@ def shape_kernel(node, ins, outs):
         f"for (int d = 0; d < {nd}; ++d) ((npy_int64 *)PyArray_DATA(ST_ARR({outs[0]})))[d] = "
         f"(npy_int64)PyArray_DIM(ST_ARR({ins[0]}), d);",
     ]
-
-
-# ------------------------------------------------------------------ dot products through BLAS
-
-def _float_blas_dtype(node):
-    dtypes = {v.type.dtype for v in node.inputs[:1] + node.outputs}
-    return len(dtypes) == 1 and dtypes.pop() in ("float32", "float64")
-
-
-def _matmul_lines(a, b, out_slot, typenum, alpha="1.0", beta="0.0", accumulate_into=None):
-    lines = ["if (st_blas_load() < 0) return -1;",
-             f"PyArrayObject *a = ST_ARR({a}), *b = ST_ARR({b});",
-             "if (PyArray_DIM(a, 1) != PyArray_DIM(b, 0)) ST_FAIL(PyExc_ValueError, "
-             "\"Dot: shapes (%ld, %ld) and (%ld, %ld) are not aligned\", (long)PyArray_DIM(a, 0), "
-             "(long)PyArray_DIM(a, 1), (long)PyArray_DIM(b, 0), (long)PyArray_DIM(b, 1));",
-             "npy_intp dims[2] = {PyArray_DIM(a, 0), PyArray_DIM(b, 1)};"]
-    if accumulate_into is None:
-        lines.append(f"if (st_prepare_output(&{out_slot}, 2, dims, {typenum}) < 0) return -1;")
-    else:
-        z, inplace = accumulate_into
-        lines += [
-            f"PyArrayObject *z = ST_ARR({z});",
-            "if (PyArray_DIM(z, 0) != dims[0] || PyArray_DIM(z, 1) != dims[1]) ST_FAIL(PyExc_ValueError, "
-            "\"Gemm: z has shape (%ld, %ld), the product (%ld, %ld)\", (long)PyArray_DIM(z, 0), "
-            "(long)PyArray_DIM(z, 1), (long)dims[0], (long)dims[1]);",
-        ]
-        if inplace:
-            lines.append("if (!PyArray_IS_C_CONTIGUOUS(z)) ST_FAIL(PyExc_ValueError, "
-                         "\"Gemm{inplace}: z must be C-contiguous\");")
-            lines.append(f"Py_INCREF({z}); st_set_slot(&{out_slot}, {z});")
-        else:
-            lines += [f"if (st_prepare_output(&{out_slot}, 2, dims, {typenum}) < 0) return -1;",
-                      f"if (PyArray_CopyInto(ST_ARR({out_slot}), z) < 0) return -1;"]
-    lines.append(f"return st_gemm(a, b, ST_ARR({out_slot}), {alpha}, {beta});")
-    return lines
-
-
-@register(Dot)
-def dot_kernel(node, ins, outs):
-    x, y = node.inputs
-    if x.ndim != 2 or y.ndim != 2 or not _float_blas_dtype(node) or x.dtype != y.dtype:
-        return None
-    return _matmul_lines(ins[0], ins[1], outs[0], NPY_TYPENUMS[node.outputs[0].type.dtype])
-
-
-@register(Dot22)
-def dot22_kernel(node, ins, outs):
-    return dot_kernel(node, ins, outs)
-
-
-@register(Gemm)
-def gemm_kernel(node, ins, outs):
-    z, alpha, x, y, beta = node.inputs
-    if not all(v.dtype == z.dtype for v in (x, y)) or z.dtype not in ("float32", "float64"):
-        return None
-    scalar = "(*(npy_{t} *)PyArray_DATA(ST_ARR({s})))"
-    t = "float64" if z.dtype == "float64" else "float32"
-    alpha_c = "(double)" + scalar.format(t=alpha.dtype, s=ins[1])
-    beta_c = "(double)" + scalar.format(t=beta.dtype, s=ins[4])
-    if alpha.dtype not in ("float32", "float64") or beta.dtype not in ("float32", "float64"):
-        return None
-    return _matmul_lines(ins[2], ins[3], outs[0], NPY_TYPENUMS[t], alpha_c, beta_c,
-                         accumulate_into=(ins[0], node.op.inplace))
 
 
 # ------------------------------------------------------------------ reductions

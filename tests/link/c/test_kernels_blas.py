@@ -1,0 +1,129 @@
+"""BLAS kernels (Dot in every matrix/vector form, Gemm, Gemv, Ger) equal perform over layouts and dtypes."""
+
+import numpy as np
+import pytest
+
+import symtensor as st
+import symtensor.tensor as T
+from helpers import assert_same_results, c_op_names, compile_c_and_py
+from symtensor.compile.mode import Mode
+from symtensor.link.c import compiler
+from symtensor.tensor import blas
+
+pytestmark = pytest.mark.skipif(not compiler.compiler_available(), reason="no C compiler on this machine")
+
+#: no rewrites, so the ops built below reach the linker as they are
+C_RAW = Mode(linker="c", optimizer=None)
+PY_RAW = Mode(linker="py", optimizer=None)
+
+
+def layouts(rng, shape, dtype):
+    """The same values as C-contiguous, strided, negative-stride and Fortran arrays."""
+    base = rng.normal(size=shape).astype(dtype)
+    big = np.zeros(tuple(2 * s for s in shape), dtype)
+    strided = big[tuple(slice(None, None, 2) for _ in shape)]
+    strided[...] = base
+    flipped = np.ascontiguousarray(base[(slice(None, None, -1),) * base.ndim])[(slice(None, None, -1),) * base.ndim]
+    return {"contiguous": base, "strided": strided, "negative": flipped, "fortran": np.asfortranarray(base)}
+
+
+def compile_raw(inputs, output):
+    return (st.function(inputs, output, mode=C_RAW, accept_inplace=True),
+            st.function(inputs, output, mode=PY_RAW, accept_inplace=True))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("form", ["matrix_vector", "vector_matrix", "vector_vector"])
+def test_dot_with_vectors_runs_in_c(rng, dtype, form):
+    m, v = T.matrix("m", dtype=dtype), T.vector("v", dtype=dtype)
+    w = T.vector("w", dtype=dtype)
+    inputs, out, shapes = {"matrix_vector": ([m, v], T.dot(m, v), [(5, 3), (3,)]),
+                           "vector_matrix": ([v, m], T.dot(v, m), [(5,), (5, 3)]),
+                           "vector_vector": ([v, w], T.dot(v, w), [(4,), (4,)])}[form]
+    fc, fp = compile_c_and_py(inputs, out)
+    assert "Dot" in c_op_names(fc) or "Gemv" in c_op_names(fc)
+    first, second = (layouts(rng, s, dtype) for s in shapes)
+    for lay in first:
+        assert_same_results(fc, fp, first[lay], second[lay])
+
+
+def test_dot_with_vectors_reports_misaligned_shapes(rng):
+    m, v = T.dmatrix("m"), T.dvector("v")
+    fc = st.function([m, v], T.dot(m, v), mode=Mode(linker="c"))
+    with pytest.raises(ValueError, match="not aligned"):
+        fc(np.ones((2, 3)), np.ones(4))
+
+
+def test_dot_with_empty_inner_axis_is_zero():
+    m, v = T.dmatrix("m"), T.dvector("v")
+    fc, _ = compile_c_and_py([m, v], [T.dot(m, v), T.dot(v, v)])
+    mv, vv = fc(np.ones((3, 0)), np.ones(0))
+    np.testing.assert_array_equal(mv, np.zeros(3))
+    assert vv == 0.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_gemv_matches_perform_over_layouts(rng, dtype, inplace):
+    y, a, x = T.vector("y", dtype=dtype), T.matrix("a", dtype=dtype), T.vector("x", dtype=dtype)
+    alpha, beta = T.scalar("alpha", dtype=dtype), T.scalar("beta", dtype=dtype)
+    op = blas.gemv_inplace if inplace else blas.gemv_no_inplace
+    fc, fp = compile_raw([y, alpha, a, x, beta], op(y, alpha, a, x, beta))
+    assert c_op_names(fc) == {"Gemv"}
+    as_, xs = layouts(rng, (4, 6), dtype), layouts(rng, (6,), dtype)
+    for lay in as_:
+        for beta_value in (0.0, 0.5):
+            coeffs = np.asarray(1.5, dtype), np.asarray(beta_value, dtype)
+            # in place, each function overwrites its y: each gets the same values in the same layout
+            y_c, y_p = (layouts(np.random.default_rng(7), (4,), dtype)[lay] for _ in range(2))
+            got = fc(y_c, coeffs[0], as_[lay], xs[lay], coeffs[1])
+            want = fp(y_p, coeffs[0], as_[lay], xs[lay], coeffs[1])
+            np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
+
+
+def test_gemv_in_place_overwrites_a_strided_accumulator(rng):
+    y, a, x = T.dvector("y"), T.dmatrix("a"), T.dvector("x")
+    fc = st.function([st.In(y, mutable=True), a, x], blas.gemv_inplace(y, 2.0, a, x, 1.0), mode=C_RAW,
+                     accept_inplace=True)
+    big = np.zeros(8)
+    acc = big[::2]
+    acc[...] = [1.0, 2.0, 3.0, 4.0]
+    amat, xvec = rng.normal(size=(4, 3)), rng.normal(size=3)
+    want = acc + 2.0 * amat @ xvec
+    fc(acc, amat, xvec)
+    np.testing.assert_allclose(acc, want)
+    np.testing.assert_array_equal(big[1::2], 0.0)  # the elements between were not touched
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_ger_matches_perform_over_layouts(rng, dtype, inplace):
+    a, x, y = T.matrix("a", dtype=dtype), T.vector("x", dtype=dtype), T.vector("y", dtype=dtype)
+    alpha = T.scalar("alpha", dtype=dtype)
+    op = blas.ger_destructive if inplace else blas.ger
+    fc, fp = compile_raw([a, alpha, x, y], op(a, alpha, x, y))
+    assert c_op_names(fc) == {"Ger"}
+    xs, ys = layouts(rng, (5,), dtype), layouts(rng, (3,), dtype)
+    for lay in xs:
+        a_c, a_p = (layouts(np.random.default_rng(7), (5, 3), dtype)[lay] for _ in range(2))
+        want = fp(a_p, np.asarray(0.7, dtype), xs[lay], ys[lay])
+        got = fc(a_c, np.asarray(0.7, dtype), xs[lay], ys[lay])
+        np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
+
+
+def test_ger_reports_shape_mismatch():
+    a, x, y = T.dmatrix("a"), T.dvector("x"), T.dvector("y")
+    fc = st.function([a, x, y], blas.ger(a, 1.0, x, y), mode=C_RAW)
+    with pytest.raises(ValueError, match=r"outer\(x, y\)"):
+        fc(np.ones((2, 3)), np.ones(2), np.ones(4))
+
+
+def test_rewritten_gemv_and_ger_graphs_run_without_python_nodes(rng):
+    """The BLAS rewrites produce Gemv/Ger from user graphs; the compiled graph stays in C."""
+    a, x, y, z = T.dmatrix("a"), T.dvector("x"), T.dvector("y"), T.dmatrix("z")
+    outs = [y + 2.0 * T.dot(a, x), z + 0.5 * T.outer(x, y)]
+    fc, fp = compile_c_and_py([a, x, y, z], outs)
+    names = c_op_names(fc)
+    assert names & {"Gemv", "Ger"}, names
+    assert_same_results(fc, fp, rng.normal(size=(4, 4)), rng.normal(size=4), rng.normal(size=4),
+                        rng.normal(size=(4, 4)))
