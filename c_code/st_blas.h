@@ -115,6 +115,17 @@ static PyArrayObject *st_blas_vector(PyArrayObject *v, int *inc)
     return copy;
 }
 
+/* Both vectors of a product as BLAS reads them (new references), or -1 with neither. */
+static int st_blas_vectors(PyArrayObject *x, PyArrayObject *y, PyArrayObject **X, int *incx, PyArrayObject **Y,
+                           int *incy)
+{
+    *X = st_blas_vector(x, incx);
+    if (*X == NULL) return -1;
+    *Y = st_blas_vector(y, incy);
+    if (*Y == NULL) { Py_CLEAR(*X); return -1; }
+    return 0;
+}
+
 /* y *= beta (y = 0 when beta is 0, whatever y held) for a strided float vector. */
 static void st_blas_scale(PyArrayObject *y, double beta)
 {
@@ -137,9 +148,8 @@ static int st_gemv(PyArrayObject *a, int trans_a, PyArrayObject *x, PyArrayObjec
     char ta; int lda, incx, incy;
     PyArrayObject *A = st_blas_operand(a, &ta, &lda);
     if (A == NULL) return -1;
-    PyArrayObject *X = st_blas_vector(x, &incx);
-    PyArrayObject *Y = X ? st_blas_vector(y, &incy) : NULL;
-    if (Y == NULL) { Py_DECREF(A); Py_XDECREF(X); return -1; }
+    PyArrayObject *X, *Y;
+    if (st_blas_vectors(x, y, &X, &incx, &Y, &incy) < 0) { Py_DECREF(A); return -1; }
     /* BLAS sees a column-major matrix: a^T (cols x rows) when ta is 'N', else a itself */
     int bm = (int)(ta == 'N' ? PyArray_DIM(a, 1) : PyArray_DIM(a, 0));
     int bn = (int)(ta == 'N' ? PyArray_DIM(a, 0) : PyArray_DIM(a, 1));
@@ -166,9 +176,8 @@ static int st_ger(PyArrayObject *a, double alpha, PyArrayObject *x, PyArrayObjec
     char ta; int lda, incx, incy;
     PyArrayObject *A = st_blas_operand(a, &ta, &lda);
     if (A == NULL) return -1;
-    PyArrayObject *X = st_blas_vector(x, &incx);
-    PyArrayObject *Y = X ? st_blas_vector(y, &incy) : NULL;
-    if (Y == NULL) { Py_DECREF(A); Py_XDECREF(X); return -1; }
+    PyArrayObject *X, *Y;
+    if (st_blas_vectors(x, y, &X, &incx, &Y, &incy) < 0) { Py_DECREF(A); return -1; }
     /* row-major a is the column-major a^T: a^T += alpha * outer(y, x) */
     PyArrayObject *U = ta == 'N' ? Y : X, *V = ta == 'N' ? X : Y;
     int bm = ta == 'N' ? n : m, bn = ta == 'N' ? m : n, incu = ta == 'N' ? incy : incx, incv = ta == 'N' ? incx : incy;
@@ -190,9 +199,8 @@ static int st_ger(PyArrayObject *a, double alpha, PyArrayObject *x, PyArrayObjec
 static int st_blas_dot(PyArrayObject *x, PyArrayObject *y, PyArrayObject *out)
 {
     int n = (int)PyArray_DIM(x, 0), incx, incy;
-    PyArrayObject *X = st_blas_vector(x, &incx);
-    PyArrayObject *Y = X ? st_blas_vector(y, &incy) : NULL;
-    if (Y == NULL) { Py_XDECREF(X); return -1; }
+    PyArrayObject *X, *Y;
+    if (st_blas_vectors(x, y, &X, &incx, &Y, &incy) < 0) return -1;
     if (PyArray_TYPE(out) == NPY_FLOAT64)
         *(double *)PyArray_DATA(out) = n ? st_blas.ddot(&n, (double *)PyArray_DATA(X), &incx,
                                                         (double *)PyArray_DATA(Y), &incy) : 0.0;
