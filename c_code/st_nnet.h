@@ -217,4 +217,53 @@ static inline void ST_NN(st_xent_dx)(PyArrayObject *dy, const npy_intp *dstr, Py
     });
 }
 
+/* Dense fused loss: nll[r] = -sum_j t[r, j] * log_softmax(x)[r, j] (a term with t == 0 counts 0 even where
+ * log_softmax is -inf), sm = softmax(x). t is read through tstr (byte strides over x's axes, 0 where t is
+ * broadcast). */
+static inline void ST_NN(st_xent_dense)(PyArrayObject *x, PyArrayObject *t, const npy_intp *tstr, PyArrayObject *nll,
+                                        PyArrayObject *sm)
+{
+    const int nd = PyArray_NDIM(x);
+    const npy_intp k = PyArray_DIM(x, nd - 1), xs = PyArray_STRIDE(x, nd - 1), ts = tstr[nd - 1], rows = st_rows(x);
+    ST_NN_T *pn = (ST_NN_T *)PyArray_DATA(nll), *ps = (ST_NN_T *)PyArray_DATA(sm);
+    ST_FOR_ROWS(r, rows, rows * k > ST_OMP_THRESHOLD, {
+        const char *px = st_row_ptr(x, r);
+        const char *pt = st_unravel_ptr(PyArray_BYTES(t), nd - 1, PyArray_DIMS(x), tstr, r);
+        ST_NN_T *o = ps + r * k;
+        const ST_NN_T m = ST_NN(st_row_shift)(px, xs, NULL, 0, k, NULL);
+        for (npy_intp j = 0; j < k; ++j) o[j] = *(const ST_NN_T *)(px + j * xs) - m;
+        double sum = 0;
+        for (npy_intp j = 0; j < k; ++j) sum += (double)ST_NN_EXP(o[j]);
+        const ST_NN_T ls = (ST_NN_T)log(sum);
+        double acc = 0;
+        for (npy_intp j = 0; j < k; ++j) {
+            const ST_NN_T tv = *(const ST_NN_T *)(pt + j * ts);
+            if (tv != 0) acc += (double)(tv * (o[j] - ls));
+        }
+        pn[r] = (ST_NN_T)(-acc);
+        for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
+    });
+}
+
+/* Gradient of the dense loss: out = (sm * sum(t, last axis) - t) * dy[r]; dy read through dstr (over sm's
+ * row axes) and t through tstr (over sm's axes), 0 where broadcast. */
+static inline void ST_NN(st_xent_dense_dx)(PyArrayObject *dy, const npy_intp *dstr, PyArrayObject *sm,
+                                           PyArrayObject *t, const npy_intp *tstr, PyArrayObject *out)
+{
+    const int nd = PyArray_NDIM(sm);
+    const npy_intp k = PyArray_DIM(sm, nd - 1), ss = PyArray_STRIDE(sm, nd - 1), ts = tstr[nd - 1];
+    const npy_intp rows = st_rows(sm);
+    ST_NN_T *po = (ST_NN_T *)PyArray_DATA(out);
+    ST_FOR_ROWS(r, rows, rows * k > ST_OMP_THRESHOLD, {
+        const ST_NN_T d = *(const ST_NN_T *)st_unravel_ptr(PyArray_BYTES(dy), nd - 1, PyArray_DIMS(sm), dstr, r);
+        const char *pt = st_unravel_ptr(PyArray_BYTES(t), nd - 1, PyArray_DIMS(sm), tstr, r);
+        const char *ps = st_row_ptr(sm, r);
+        ST_NN_T total = 0;
+        for (npy_intp j = 0; j < k; ++j) total += *(const ST_NN_T *)(pt + j * ts);
+        ST_NN_T *o = po + r * k;
+        for (npy_intp j = 0; j < k; ++j)
+            o[j] = (*(const ST_NN_T *)(ps + j * ss) * total - *(const ST_NN_T *)(pt + j * ts)) * d;
+    });
+}
+
 #endif /* ST_NN_T */

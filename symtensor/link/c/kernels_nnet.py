@@ -11,8 +11,8 @@ from symtensor.link.c.kernels_index import c_string
 from symtensor.link.c.scalar_c import NPY_TYPENUMS, c_type
 from symtensor.tensor.math import Argmax
 from symtensor.tensor.nnet.basic import (
-    CrossentropySoftmax1HotWithBiasDx, CrossentropySoftmaxArgmax1HotWithBias, LogSoftmax, PickClass,
-    PickClassGrad, Softmax, SoftmaxGrad, SoftmaxWithBias)
+    CrossentropySoftmax1HotWithBiasDx, CrossentropySoftmaxArgmax1HotWithBias, CrossentropySoftmaxDense,
+    CrossentropySoftmaxDenseDx, LogSoftmax, PickClass, PickClassGrad, Softmax, SoftmaxGrad, SoftmaxWithBias)
 
 _SUFFIX = {"float32": "f32", "float64": "f64"}
 
@@ -138,6 +138,49 @@ def xent_dx_kernel(node, ins, outs):
         f"if (rc == 0) rc = st_prepare_output(&{outs[0]}, nd, PyArray_DIMS(sm), {typenum});",
         f"if (rc == 0) st_xent_dx_{sfx}(dy, dstr, sm, label, ST_ARR({outs[0]}));",
         f"PyMem_Free(label); {cleanup}",
+        "if (rc < 0) return -1;",
+    ]
+
+
+def _target_strides(like, name):
+    """``tstr``: byte strides reading the target t broadcast to the shape of ``like`` (rc < 0 if it does not fit)."""
+    return ["npy_intp tstr[ST_MAX_NDIM];",
+            f"int rc = st_broadcast_value(t, PyArray_NDIM({like}), PyArray_DIMS({like}), NULL, tstr, \"{name}\", "
+            f"\"{like}\", NULL);"]
+
+
+@register(CrossentropySoftmaxDense)
+def xent_dense_kernel(node, ins, outs):
+    info = _float_out(node)
+    if info is None:
+        return None
+    _, typenum, sfx = info
+    return _converted([("x", ins[0]), ("t", ins[1])], typenum) + _target_strides("x", "CrossentropySoftmaxDense") + [
+        "const int nd = PyArray_NDIM(x);",
+        f"if (rc == 0) rc = st_prepare_output(&{outs[0]}, nd - 1, PyArray_DIMS(x), {typenum});",
+        f"if (rc == 0) rc = st_prepare_output(&{outs[1]}, nd, PyArray_DIMS(x), {typenum});",
+        f"if (rc == 0) st_xent_dense_{sfx}(x, t, tstr, ST_ARR({outs[0]}), ST_ARR({outs[1]}));",
+        "Py_DECREF(x); Py_DECREF(t);",
+        "if (rc < 0) return -1;",
+    ]
+
+
+@register(CrossentropySoftmaxDenseDx)
+def xent_dense_dx_kernel(node, ins, outs):
+    info = _float_out(node)
+    if info is None:
+        return None
+    _, typenum, sfx = info
+    name = "CrossentropySoftmaxDenseDx"
+    converted = _converted([("dy", ins[0]), ("sm", ins[1]), ("t", ins[2])], typenum)
+    return converted + _target_strides("sm", name) + [
+        "const int nd = PyArray_NDIM(sm);",
+        "npy_intp dstr[ST_MAX_NDIM];",
+        f"if (rc == 0) rc = st_broadcast_value(dy, nd - 1, PyArray_DIMS(sm), NULL, dstr, \"{name}\", "
+        "\"rows of sm\", NULL);",
+        f"if (rc == 0) rc = st_prepare_output(&{outs[0]}, nd, PyArray_DIMS(sm), {typenum});",
+        f"if (rc == 0) st_xent_dense_dx_{sfx}(dy, dstr, sm, t, tstr, ST_ARR({outs[0]}));",
+        "Py_DECREF(dy); Py_DECREF(sm); Py_DECREF(t);",
         "if (rc < 0) return -1;",
     ]
 

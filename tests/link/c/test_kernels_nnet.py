@@ -107,6 +107,39 @@ def test_crossentropy_of_higher_rank_and_negative_labels(rng):
         fc(a, np.array([[0, 3, 1], [2, -1, 0]]), np.ones(3))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dense_crossentropy_and_gradient(rng, dtype):
+    """categorical_crossentropy(softmax(x), t) with a target distribution t: the fused dense op and its dx."""
+    x = T.matrix("x", dtype=dtype)
+    t = T.matrix("t", dtype=dtype)
+    t_row = T.row("t_row", dtype=dtype)  # one distribution for every row (broadcast)
+    w = T.vector("w", dtype=dtype)
+    nll = NNET.categorical_crossentropy(NNET.softmax(x), t)
+    nll_row = NNET.categorical_crossentropy(NNET.softmax(x), t_row)
+    cost = (nll * w).sum() + nll_row.mean()
+    dx, dt = st.grad(cost, [x, t])
+    fc, fp = compile_c_and_py([x, t, t_row, w], [nll, nll_row, dx, dt])
+    assert {"CrossentropySoftmaxDense", "CrossentropySoftmaxDenseDx"} <= c_op_names(fc)
+    targets = rng.dirichlet(np.ones(5), size=4).astype(dtype)
+    for a in layouts(rng, (4, 5), dtype, scale=30):
+        assert_same_results(fc, fp, a, targets, targets[:1], rng.normal(size=4).astype(dtype), rtol=1e-4)
+    one_hot = np.eye(5, dtype=dtype)[[4, 0, 2, 4]]
+    assert_same_results(fc, fp, a, one_hot, one_hot[:1], np.ones(4, dtype), rtol=1e-4)
+    with pytest.raises(ValueError, match="CrossentropySoftmaxDense"):
+        fc(a, targets[:, :3], targets[:1], np.ones(4, dtype))
+
+
+def test_dense_crossentropy_ignores_zero_targets_at_minus_infinity():
+    x, t = T.dmatrix("x"), T.dmatrix("t")
+    nll, _ = NNET.crossentropy_softmax_dense(x, t)
+    fc, fp = compile_c_and_py([x, t], nll)
+    assert "CrossentropySoftmaxDense" in c_op_names(fc)
+    xv = np.array([[-np.inf, 0.0, 1.0]])
+    tv = np.array([[0.0, 0.5, 0.5]])
+    assert np.isfinite(fc(xv, tv)).all()
+    assert_same_results(fc, fp, xv, tv)
+
+
 def test_pick_class_and_its_gradient(rng):
     x = T.dmatrix("x")
     xi = T.imatrix("xi")
