@@ -7,10 +7,11 @@ from symtensor import tensor  # noqa: F401  (loads the ops and registers shared 
 from symtensor.tensor import rewriting as _rewriting  # noqa: F401  (registers the rewrite pipeline)
 from symtensor.link.c import linker as _c_linker  # noqa: F401  (registers the C linker)
 from symtensor.compile import In, Mode, Out, SharedVariable, function, shared  # noqa: F401
-from symtensor.gradient import Lop, Rop, grad, jacobian, hessian, verify_grad  # noqa: F401
+from symtensor.gradient import Lop, Rop, grad, jacobian, hessian, subgraph_grad, verify_grad  # noqa: F401
 from symtensor.graph.basic import Apply, Constant, Variable, clone_replace  # noqa: F401
 from symtensor.graph import FunctionGraph, Op, Type  # noqa: F401
 from symtensor.compile import as_op  # noqa: F401
+from symtensor.compile.builders import OpFromGraph  # noqa: F401  (after the rewrites: it registers its own)
 from symtensor import printing  # noqa: F401
 from symtensor import ifelse  # noqa: F401  (the module, as in Theano: symtensor.ifelse.ifelse)
 from symtensor.printing import debugprint, pp  # noqa: F401

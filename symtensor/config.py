@@ -84,7 +84,10 @@ _FLAGS = {
     "allow_gc": (True, _bool, "free intermediate results as soon as no later node needs them"),
     "on_unused_input": ("raise", _choice("raise", "warn", "ignore"),
                         "what function() does with an input that no output needs"),
-    "compute_test_value": ("off", _choice("off", "ignore", "warn", "raise"), "unused; Theano compatibility"),
+    "compute_test_value": ("off", _choice("off", "ignore", "warn", "raise", "pdb"),
+                           "run each op on its inputs' tag.test_value while the graph is built, so errors surface "
+                           "at the line that builds the node; a missing test value is skipped ('ignore'), warned "
+                           "about ('warn'), an error ('raise') or opens the debugger ('pdb')"),
     "profile": (False, _bool, "profile every compiled function"),
     "traceback__limit": (3, _int(0), "how many user frames a Variable remembers"),
     "exception_verbosity": ("low", _choice("low", "high"), "detail of runtime error reports"),

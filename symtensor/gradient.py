@@ -102,14 +102,17 @@ def _call_l_op(node, out_grads):
     return in_grads
 
 
-def _backprop(seeds, wrt, consider_constant=()):
+def _backprop(seeds, wrt, consider_constant=(), stop=()):
     """Map each requested variable to the sum of the gradients reaching it (None: none reach it).
 
     One topological walk over the graph: linear in its size. A node is
     differentiated only if some seeded gradient reaches one of its outputs
     and one of its inputs depends on a ``wrt`` (not through a constant).
     Outputs of integer dtype pass back zero gradients without calling L_op.
+    Variables in ``stop`` collect their gradient but pass none further back
+    (as inputs would); those in ``consider_constant`` collect none either.
     """
+    stop = set(stop)
     blockers = set(consider_constant)
     seeded = list(OrderedDict((v, None) for v, _ in seeds))
     nodes = io_toposort((), seeded)
@@ -121,11 +124,11 @@ def _backprop(seeds, wrt, consider_constant=()):
     for var, g in seeds:
         contributions.setdefault(var, []).append(g)
     for node in reversed(nodes):
-        if not any(o in contributions for o in node.outputs):
+        if not any(o in contributions and o not in stop for o in node.outputs):
             continue
         if not any(i in depends for i in node.inputs):
             continue
-        out_grads = [_add_grads(contributions.get(o, [])) for o in node.outputs]
+        out_grads = [None if o in stop else _add_grads(contributions.get(o, [])) for o in node.outputs]
         if all(g is None for g in out_grads):
             continue
         pattern = node.op.connection_pattern(node)
@@ -217,6 +220,68 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
                 g.name = f"(d{cost.name if cost is not None and cost.name else 'cost'}/d{w.name})"
         results.append(g)
     return results[0] if single else results
+
+
+def subgraph_grad(wrt, end, start=None, cost=None, details=False):
+    """Gradients of ``cost`` and/or of known gradients ``start`` with respect to ``wrt`` and ``end``,
+    backpropagating no further than the ``end`` variables (Theano's ``theano.subgraph_grad``).
+
+    Use it to backpropagate one part of a graph at a time (one layer of an MLP, or
+    around a step that is not differentiable): the gradients returned for ``end``,
+    zipped into a dict, are the ``start`` of the next call further down.
+
+    ``start`` maps variables to their known gradients; ``cost`` is an optional
+    scalar whose gradient is added (give at least one). Variables that neither
+    reaches get zero gradients. Returns ``(wrt_grads, end_grads)``, and with
+    ``details=True`` also the parts of wrt_grads that come from ``start`` and
+    from ``cost`` (None for a part not given).
+    """
+    if not isinstance(wrt, (list, tuple)) or not isinstance(end, (list, tuple)):
+        raise TypeError(f"subgraph_grad: wrt and end must be lists of variables, got {type(wrt).__name__} and "
+                        f"{type(end).__name__}")
+    for what, var in [("wrt", v) for v in wrt] + [("end", v) for v in end]:
+        if not isinstance(var, Variable):
+            raise TypeError(f"subgraph_grad: {what} must hold symbolic variables, got {type(var).__name__} {var!r}")
+    if start is not None and not isinstance(start, dict):
+        raise TypeError(f"subgraph_grad: start must be a dict {{variable: gradient}}, got {type(start).__name__}")
+    if cost is None and not start:
+        raise ValueError("subgraph_grad: give a cost, a start dict of known gradients, or both")
+    params = list(OrderedDict.fromkeys(list(wrt) + list(end)))
+    parts = {}
+    if start:
+        seeds = []
+        for var, g in start.items():
+            if not isinstance(var, Variable):
+                raise TypeError(f"subgraph_grad: start keys must be Variables, got {var!r}")
+            g = g if isinstance(g, Variable) else tb.as_tensor_variable(g)
+            seeds.append((var, g if is_null(g) or is_disconnected(g) else _as_grad_of(g, var)))
+        parts["start"] = _grads_up_to(seeds, params, end)
+    if cost is not None:
+        cost = cost if isinstance(cost, Variable) else tb.as_tensor_variable(cost)
+        if getattr(cost.type, "ndim", 0) != 0:
+            raise TypeError(f"subgraph_grad: cost must be a scalar (0-d), got {cost} with {cost.ndim} dimensions")
+        seed = tb.ones_like(cost, dtype=cost.dtype if _is_float(cost) else config.floatX)
+        parts["cost"] = _grads_up_to([(cost, seed)], params, end)
+    total = {p: _add_grads([part[p] for part in parts.values()]) for p in params}
+    wrt_grads = [total[w] for w in wrt]
+    end_grads = [total[e] for e in end]
+    if details:
+        start_grads = [parts["start"][w] for w in wrt] if "start" in parts else None
+        cost_grads = [parts["cost"][w] for w in wrt] if "cost" in parts else None
+        return wrt_grads, end_grads, start_grads, cost_grads
+    return wrt_grads, end_grads
+
+
+def _grads_up_to(seeds, params, end):
+    """{param: gradient} from ``seeds``, not propagated past ``end``; zero where none arrives."""
+    grads = _backprop(seeds, params, stop=end)
+    out = {}
+    for p in params:
+        g = grads.get(p)
+        if g is not None and is_null(g):
+            raise NullTypeGradError(f"subgraph_grad: cannot compute the gradient with respect to {p}: {g.type.why}")
+        out[p] = _zeros_for(p) if g is None or _is_discrete(p) else _as_grad_of(g, p)
+    return out
 
 
 def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):

@@ -525,3 +525,85 @@ def test_grad_of_200_layer_dot_chain(rng):
         h = T.tanh(T.dot(h, W))
     grads = st.grad(T.sum(h), Ws)
     assert len(grads) == 200 and all(g.type == W.type for g, W in zip(grads, Ws))
+
+
+# ------------------------------------------------------------------ subgraph_grad
+
+def _two_layer_mlp(rng):
+    x, t = T.dvector("x"), T.dvector("t")
+    w1 = st.shared(rng.standard_normal((3, 4)), name="w1")
+    w2 = st.shared(rng.standard_normal((4, 2)), name="w2")
+    a1 = T.tanh(T.dot(x, w1))
+    a2 = T.tanh(T.dot(a1, w2))
+    cost2 = T.sqr(a2 - t).sum() + T.sqr(w2.sum())
+    cost1 = T.sqr(w1.sum())
+    return x, t, w1, w2, a1, cost1, cost2
+
+
+def test_subgraph_grad_backpropagates_one_layer_at_a_time(rng):
+    """Theano's documented use: chained calls give the gradients of the whole cost."""
+    x, t, w1, w2, a1, cost1, cost2 = _two_layer_mlp(rng)
+    params, costs, ends = [[w2], [w1]], [cost2, cost1], [[a1], [x]]
+    next_grad, param_grads = None, []
+    for i in range(2):
+        wrt_grads, end_grads = st.subgraph_grad(wrt=params[i], end=ends[i], start=next_grad, cost=costs[i])
+        assert len(wrt_grads) == len(params[i]) and len(end_grads) == len(ends[i])
+        next_grad = dict(zip(ends[i], end_grads))
+        param_grads.extend(wrt_grads)
+    full = T.grad(cost1 + cost2, [w2, w1, x])
+    got = _eval(param_grads + [next_grad[x]] + full, [x, t], [rng.standard_normal(3), rng.standard_normal(2)])
+    np.testing.assert_allclose(got[0], got[3])
+    np.testing.assert_allclose(got[1], got[4])
+    np.testing.assert_allclose(got[2], got[5])
+
+
+def test_subgraph_grad_stops_at_end(rng):
+    x = T.dvector("x")
+    h = x * 2
+    cost = (h ** 2).sum()
+    (gx, gh), (gh_end,) = st.gradient.subgraph_grad(wrt=[x, h], end=[h], cost=cost)
+    xv = np.array([1.0, -2.0])
+    gx_v, gh_v, gh_end_v = _eval([gx, gh, gh_end], [x], [xv])
+    np.testing.assert_allclose(gx_v, 0)  # the only path from x to the cost goes through h
+    np.testing.assert_allclose(gh_v, 2 * 2 * xv)
+    np.testing.assert_allclose(gh_end_v, gh_v)
+
+
+def test_subgraph_grad_adds_start_and_cost_and_details(rng):
+    x, w = T.dvector("x"), T.dvector("w")
+    h = x * w
+    y = T.tanh(h)
+    g_y = T.dvector("g_y")
+    penalty = (w ** 2).sum()
+    wrt_grads, end_grads, start_grads, cost_grads = st.subgraph_grad(
+        wrt=[w], end=[x], start={y: g_y}, cost=penalty, details=True)
+    xv, wv, gv = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(3)
+    got = _eval(wrt_grads + end_grads + start_grads + cost_grads, [x, w, g_y], [xv, wv, gv])
+    d_tanh = 1 - np.tanh(xv * wv) ** 2
+    np.testing.assert_allclose(got[2], gv * d_tanh * xv)  # from start
+    np.testing.assert_allclose(got[3], 2 * wv)  # from cost
+    np.testing.assert_allclose(got[0], got[2] + got[3])
+    np.testing.assert_allclose(got[1], gv * d_tanh * wv)
+    only_cost = st.subgraph_grad(wrt=[w], end=[x], cost=penalty, details=True)
+    assert only_cost[2] is None and len(only_cost[3]) == 1
+
+
+def test_subgraph_grad_unreached_variables_get_zeros():
+    x, z = T.dvector("x"), T.dvector("z")
+    (gz,), (gx,) = st.subgraph_grad(wrt=[z], end=[x], cost=(x ** 2).sum())
+    got = _eval([gz, gx], [x, z], [np.ones(2), np.ones(3)])
+    np.testing.assert_array_equal(got[0], np.zeros(3))
+    np.testing.assert_array_equal(got[1], [2.0, 2.0])
+
+
+def test_subgraph_grad_errors():
+    x = T.dvector("x")
+    cost = (x ** 2).sum()
+    with pytest.raises(ValueError, match="cost"):
+        st.subgraph_grad(wrt=[x], end=[x])
+    with pytest.raises(TypeError, match="lists"):
+        st.subgraph_grad(wrt=x, end=[x], cost=cost)
+    with pytest.raises(TypeError, match="dict"):
+        st.subgraph_grad(wrt=[x], end=[x], start=[(x, x)])
+    with pytest.raises(TypeError, match="scalar"):
+        st.subgraph_grad(wrt=[x], end=[x], cost=x ** 2)

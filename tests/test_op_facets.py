@@ -43,7 +43,8 @@ NOT_DIFFERENTIABLE |= {"RandomOp", "UniformRV", "NormalRV", "BinomialRV", "Integ
 #: ops compared by identity on purpose, with the reason
 PROPS_BY_IDENTITY = {"_MapGrad": "holds an inner graph; two instances are never interchangeable",
                      "Composite": "its prop is a signature derived from the inner scalar graph",
-                     "Scan": "its props are the loop's layout and a signature derived from the inner graph"}
+                     "Scan": "its props are the loop's layout and a signature derived from the inner graph",
+                     "OpFromGraph": "its props are a signature derived from the inner graph and frozen options"}
 
 TENSOR_OPS = [c for c in _shipped(Op) if not issubclass(c, ScalarOp) and c.__name__ not in ABSTRACT]
 SCALAR_OPS = [c for c in _shipped(ScalarOp) if c.__name__ not in ABSTRACT]

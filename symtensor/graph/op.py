@@ -6,7 +6,9 @@ share compiled code.
 
 import inspect
 
+from symtensor.config import config
 from symtensor.graph.basic import Apply, Variable
+from symtensor.graph.testvalue import compute_test_values, get_test_value  # noqa: F401  (Theano's gof.op API)
 
 
 def _positional_params(fn):
@@ -87,6 +89,8 @@ class Op:
 
     def __call__(self, *inputs, return_list=False, **kwargs):
         node = self.make_node(*inputs, **kwargs)
+        if config.compute_test_value != "off":
+            compute_test_values(node)
         if return_list:
             return list(node.outputs)
         if self.default_output is not None:
@@ -143,8 +147,5 @@ class DataFirstOp(Op):
         tangents = [x.zeros_like() if t is None else t for x, t in zip(inputs, tangents)]
         return [self(*tangents, *inputs[self.n_data:])]
 
-def get_test_value(var):
-    raise AttributeError("test values are not supported")
 
-
-__all__ = ["Op", "Apply", "Variable"]
+__all__ = ["Op", "Apply", "Variable", "compute_test_values", "get_test_value"]

@@ -11,48 +11,14 @@ import numpy as np
 
 from symtensor.compile.function import function
 from symtensor.compile.mode import get_mode
-from symtensor.graph.basic import Apply, Constant, ancestors, clone_get_equiv, clone_replace, io_toposort
+from symtensor.graph.basic import Apply, ancestors, clone_get_equiv, clone_replace
 from symtensor.graph.op import Op
+from symtensor.graph.signature import GraphSignature
 from symtensor.scan import grad as _grad
 from symtensor.tensor import basic as tb
 from symtensor.tensor import math as tm
 from symtensor.tensor.shape import symbolic_shape
 from symtensor.tensor.type import TensorType
-
-
-class _Signature:
-    """The inner graph's structure (ops, wiring, constants), hashed once: equal loops are equal ops."""
-
-    __slots__ = ("key", "_hash")
-
-    def __init__(self, inputs, outputs):
-        ids = {v: ("in", k) for k, v in enumerate(inputs)}
-        key = [tuple(v.type for v in inputs)]
-        for n, node in enumerate(io_toposort(inputs, outputs)):
-            args = []
-            for i in node.inputs:
-                if i in ids:
-                    args.append(ids[i])
-                elif isinstance(i, Constant):
-                    args.append(("const",) + i.signature())
-                else:
-                    raise ValueError(f"Scan: the inner graph reads {i} (type {i.type}), which is neither an inner "
-                                     "input nor a constant; scan() passes such variables as non-sequences")
-            key.append((node.op, tuple(args)))
-            for k, o in enumerate(node.outputs):
-                ids[o] = ("node", n, k)
-        key.append(tuple(ids[o] if o in ids else ("const",) + o.signature() for o in outputs))
-        self.key = tuple(key)
-        self._hash = hash(self.key)
-
-    def __eq__(self, other):
-        return isinstance(other, _Signature) and self._hash == other._hash and self.key == other.key
-
-    def __hash__(self):
-        return self._hash
-
-    def __repr__(self):
-        return f"<inner graph {self._hash & 0xffffffff:08x}>"
 
 
 def _is_tensor(var):
@@ -71,7 +37,7 @@ class Scan(Op):
         self.inner_inputs = [equiv[i] for i in inputs]
         self.inner_outputs = [equiv[o] for o in outputs]
         self.info = info
-        self.signature = _Signature(self.inner_inputs, self.inner_outputs)
+        self.signature = GraphSignature(self.inner_inputs, self.inner_outputs, "Scan")
         self._check_inner()
         #: linker name -> the compiled inner Function
         self._compiled = {}

@@ -30,10 +30,16 @@ def _make(kind, dtype):
         return TensorType(dtype or config.floatX, pattern)(name)
 
     def plural(*names, dtype=dtype):
+        """As Theano's: ``dscalars(3)`` (unnamed), ``dscalars('x', 'y')``, ``dscalars('xyz')`` (one variable
+        per character; a one-character string gives the variable itself); also ``dscalars('w1, w2')``."""
         if len(names) == 1 and isinstance(names[0], int):
-            names = [None] * names[0]
-        elif len(names) == 1 and isinstance(names[0], str) and "," in names[0]:
-            names = [n.strip() for n in names[0].split(",")]
+            return [constructor(None, dtype) for _ in range(names[0])]
+        if len(names) == 1 and isinstance(names[0], str):
+            if "," in names[0]:
+                return [constructor(n.strip(), dtype) for n in names[0].split(",")]
+            if len(names[0]) == 1:
+                return constructor(names[0], dtype)
+            names = tuple(names[0])
         return [constructor(n, dtype) for n in names]
 
     constructor.__doc__ = f"A symbolic {kind} ({'floatX' if dtype is None else dtype}, broadcastable {pattern})."

@@ -1,5 +1,7 @@
-"""Array builders and rearrangements: arange, eye, repeat, tile, cumsum/cumprod, diff, nonzero."""
+"""Array builders and rearrangements: arange, mgrid/ogrid, eye, repeat, tile, cumsum/cumprod, diff, nonzero,
+choose."""
 
+import functools
 import numbers
 
 import numpy as np
@@ -15,8 +17,9 @@ from symtensor.graph.null_type import DisconnectedType
 from symtensor.graph.op import Op
 from symtensor.tensor.type import TensorType
 
-__all__ = ["ARange", "Eye", "RepeatOp", "CumOp", "Nonzero", "arange", "eye", "identity_like", "repeat", "tile",
-           "cumsum", "cumprod", "diff", "nonzero", "flatnonzero", "nonzero_values"]
+__all__ = ["ARange", "Eye", "RepeatOp", "CumOp", "Nonzero", "Choose", "arange", "mgrid", "ogrid", "eye",
+           "identity_like", "repeat", "tile", "cumsum", "cumprod", "diff", "nonzero", "flatnonzero", "nonzero_values",
+           "choose"]
 
 _INTS = ts.int_dtypes + ts.uint_dtypes
 
@@ -142,6 +145,63 @@ def arange(start, stop=None, step=1, dtype=None):
     elif dtype == "floatX":
         dtype = config.floatX
     return ARange(dtype)(*tensors)
+
+
+# ------------------------------------------------------------ mgrid / ogrid
+
+def _grid_range(sl):
+    """The values one slice of ``mgrid[...]`` spans: arange, or ``n`` points from start to stop for a complex step."""
+    if not isinstance(sl, slice):
+        raise TypeError(f"mgrid/ogrid: index with slices (start:stop:step), got {sl!r}")
+    if sl.stop is None:
+        raise ValueError(f"mgrid/ogrid: the slice {sl} has no stop")
+    start = 0 if sl.start is None else sl.start
+    step = 1 if sl.step is None else sl.step
+    if not isinstance(step, (complex, np.complexfloating)):
+        return arange(start, sl.stop, step)
+    # numpy's convention: an imaginary step n means n points, stop included
+    n = int(abs(step))
+    start, stop = _basic.as_tensor_variable(start), _basic.as_tensor_variable(sl.stop)
+    dtype = ts.upcast(start.dtype, stop.dtype, config.floatX)
+    points = arange(n, dtype=dtype)
+    if n > 1:
+        points = points * _basic.cast((stop - start) / (n - 1), dtype)
+    return points + _basic.cast(start, dtype)
+
+
+class _IndexGrid:
+    """``mgrid[a:b, c:d]`` / ``ogrid[...]``: index grids like NumPy's, with symbolic bounds allowed.
+
+    Indexing with k slices gives a list of k k-d tensors of one dtype: full grids
+    (mgrid) or open ones with length-1 axes that broadcast (ogrid). One slice gives
+    its values as a vector.
+    """
+
+    def __init__(self, sparse):
+        self.sparse = sparse
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            return _grid_range(key)
+        ranges = [_grid_range(sl) for sl in key]
+        if not ranges:
+            return []
+        dtype = ts.upcast(*[r.dtype for r in ranges])
+        ranges = [_basic.cast(r, dtype) for r in ranges]
+        ndim = len(ranges)
+        lengths = [r.shape[0] for r in ranges]
+        grids = []
+        for i, r in enumerate(ranges):
+            placed = r.dimshuffle(["x"] * i + [0] + ["x"] * (ndim - 1 - i))
+            grids.append(placed if self.sparse else _basic.alloc(placed, *lengths))
+        return grids
+
+    def __repr__(self):
+        return "ogrid" if self.sparse else "mgrid"
+
+
+mgrid = _IndexGrid(sparse=False)
+ogrid = _IndexGrid(sparse=True)
 
 
 # ------------------------------------------------------------ eye
@@ -519,6 +579,133 @@ def nonzero_values(a):
         raise ValueError("nonzero_values: the input must be at least 1-d")
     return a.flatten()[flatnonzero(a)]
 
+
+
+# ------------------------------------------------------------ choose
+
+_CHOOSE_MODES = ("raise", "wrap", "clip")
+
+
+class Choose(Op):
+    """``Choose(mode)(a, choices)``: numpy.choose, ``out[i] = choices[a[i]][i]`` with a, choices[k] broadcast.
+
+    ``choices`` is one tensor whose leading axis enumerates the choices. ``mode``
+    says what an index outside [0, n) does: 'raise' an error, 'wrap' around or
+    'clip' to the ends. Differentiable with respect to the choices only.
+    """
+
+    __props__ = ("mode",)
+
+    def __init__(self, mode="raise"):
+        if mode not in _CHOOSE_MODES:
+            raise ValueError(f"Choose: mode must be one of {_CHOOSE_MODES}, got {mode!r}")
+        self.mode = mode
+
+    def make_node(self, a, choices):
+        a = _basic.as_tensor_variable(a)
+        choices = _basic.as_tensor_variable(choices)
+        if a.dtype not in _INTS:
+            raise TypeError(f"Choose: input 0 (a) must be an integer tensor, got {a} of dtype {a.dtype}")
+        if choices.ndim == 0:
+            raise TypeError(f"Choose: input 1 (choices) must have a leading axis enumerating the choices, got "
+                            f"the 0-d {choices}")
+        ndim = max(a.ndim, choices.ndim - 1)
+        a = _basic.shape_padleft(a, ndim - a.ndim)
+        if choices.ndim - 1 < ndim:
+            extra = ndim - choices.ndim + 1
+            choices = choices.dimshuffle([0] + ["x"] * extra + list(range(1, choices.ndim)))
+        shape = []
+        for d in range(ndim):
+            sa, sc = a.type.shape[d], choices.type.shape[d + 1]
+            known = {s for s in (sa, sc) if s is not None} - {1}
+            if len(known) > 1:
+                raise ValueError(f"Choose: a {a.type.shape} and the choices {choices.type.shape[1:]} do not "
+                                 f"broadcast together (axis {d})")
+            shape.append(known.pop() if known else (1 if sa == 1 and sc == 1 else None))
+        return Apply(self, [a, choices], [TensorType(choices.dtype, shape=shape)()])
+
+    def _indices(self, a, n):
+        if self.mode == "wrap":
+            return np.mod(a, n) if n else a
+        if self.mode == "clip":
+            return np.clip(a, 0, max(n - 1, 0))
+        return a
+
+    def perform(self, node, inputs, output_storage):
+        a, choices = inputs
+        n = choices.shape[0]
+        for d, (va, vc) in enumerate(zip(node.inputs[0].broadcastable, node.inputs[1].broadcastable[1:])):
+            if not va and not vc and a.shape[d] != choices.shape[d + 1]:
+                raise ValueError(f"Choose: a of shape {a.shape} and choices of shape {choices.shape[1:]} differ "
+                                 f"on axis {d}; only axes marked broadcastable may be broadcast")
+        shape = np.broadcast_shapes(a.shape, choices.shape[1:])
+        idx = self._indices(a, n)
+        if idx.size and (n == 0 or idx.min() < 0 or idx.max() >= n):
+            bad = idx[(idx < 0) | (idx >= n)].reshape(-1)[0]
+            raise ValueError(f"Choose: index {bad} is out of range for {n} choices (mode={self.mode!r}; "
+                             "'wrap' and 'clip' accept any index)")
+        idx = np.broadcast_to(idx.astype(np.intp), shape)[None]
+        picked = np.take_along_axis(np.broadcast_to(choices, (n,) + shape), idx, axis=0)[0]
+        output_storage[0][0] = np.array(picked, dtype=node.outputs[0].type.dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        a, choices = node.inputs
+        sa, sc = input_shapes[0], input_shapes[1][1:]
+        return [tuple(sa[d] if not a.broadcastable[d] else sc[d] for d in range(a.ndim))]
+
+    def connection_pattern(self, node):
+        return [[False], [True]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        a, choices = inputs
+        (gz,) = output_grads
+        if choices.dtype in ts.discrete_dtypes:
+            return [DisconnectedType()(), _basic.zeros_like(choices, dtype=config.floatX)]
+        n = choices.shape[0]
+        if self.mode == "wrap":
+            a = _math.mod(a, n)
+        elif self.mode == "clip":
+            a = _math.clip(a, 0, n - 1)
+        which = arange(n).dimshuffle([0] + ["x"] * a.ndim)
+        picked = _math.eq(_basic.shape_padleft(a), which)
+        g = _math.switch(picked, _basic.shape_padleft(gz), _basic.constant(0, dtype=gz.dtype))
+        summed = [d for d in range(choices.ndim) if choices.broadcastable[d] and not g.broadcastable[d]]
+        if summed:
+            g = _math.sum(g, axis=summed, keepdims=True)
+        return [DisconnectedType()(), _basic.patternbroadcast(g, choices.broadcastable)]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[1] is None else self(inputs[0], eval_points[1])]
+
+
+def _stack_choices(choices):
+    """A list of choices (tensors or values that broadcast together) as one tensor with a leading choice axis."""
+    items = [_basic.as_tensor_variable(c) for c in choices]
+    if not items:
+        raise ValueError("choose: give at least one choice")
+    dtype = ts.upcast(*[c.dtype for c in items])
+    items = [_basic.cast(c, dtype) for c in items]
+    if len({c.type.broadcastable for c in items}) > 1:
+        ndim = max(c.ndim for c in items)
+        items = [_basic.shape_padleft(c, ndim - c.ndim) for c in items]
+        model = functools.reduce(lambda m, c: _basic.fill(c, m), items)
+        items = [_basic.fill(model, c) for c in items]
+    return _join.stack(items)
+
+
+def choose(a, choices, out=None, mode="raise"):
+    """``choices[a[i]][i]`` for each position i, as numpy.choose (Theano's ``T.choose``).
+
+    ``choices`` is a tensor whose leading axis enumerates the choices, or a list of
+    tensors/values; ``a`` and the choices broadcast together. ``mode`` is 'raise',
+    'wrap' or 'clip' for indices outside [0, number of choices). ``out`` exists for
+    NumPy's signature only: a symbolic result is always a new variable.
+    """
+    if out is not None:
+        raise ValueError("choose: out is not supported; the result is a new symbolic variable")
+    if isinstance(choices, (list, tuple)):
+        choices = _stack_choices(choices)
+    return Choose(mode)(a, choices)
 
 
 squeeze = _shape.squeeze  # Theano 1.0 also offers it as T.extra_ops.squeeze

@@ -172,8 +172,6 @@ def test_custom_op_inside_a_trained_graph():
     assert last < first
 
 
-@pytest.mark.xfail(reason="OpFromGraph (an Op defined by an inner graph, theano.OpFromGraph) is missing",
-                   strict=True)
 def test_op_from_graph():
     x, y, z = T.dscalars("x", "y", "z")
     e = x + y * z

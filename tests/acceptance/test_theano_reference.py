@@ -134,15 +134,12 @@ def test_diag_and_diagonal():
     np.testing.assert_array_equal(got[2], np.diag(xv, 1))
 
 
-@pytest.mark.xfail(reason="T.mgrid / T.ogrid (index-grid helpers of theano.tensor.basic) are missing",
-                   strict=True)
 def test_mgrid_and_ogrid():
     a, b = T.mgrid[0:3, 0:2]
     np.testing.assert_array_equal(a.eval(), np.mgrid[0:3, 0:2][0])
     assert len(T.ogrid[0:3, 0:2]) == 2
 
 
-@pytest.mark.xfail(reason="T.choose (numpy.choose as an Op, theano.tensor.basic.Choose) is missing", strict=True)
 def test_choose():
     a = T.ivector("a")
     out = _run([a], T.choose(a, [[1, 2, 3], [10, 20, 30]]), np.array([0, 1, 0], "int32"))
@@ -465,8 +462,6 @@ def test_grad_undefined_in_a_custom_op_raises_on_request():
     assert st.gradient.grad_not_implemented is not None
 
 
-@pytest.mark.xfail(reason="theano.gradient.subgraph_grad (backprop through a chain of subgraphs) is missing",
-                   strict=True)
 def test_subgraph_grad():
     x = T.dvector("x")
     h = x * 2
@@ -533,7 +528,6 @@ def test_batch_normalization():
     assert out.ndim == 2
 
 
-@pytest.mark.xfail(reason="T.nnet.confusion_matrix is missing", strict=True)
 def test_confusion_matrix():
     a = T.ivector()
     b = T.ivector()

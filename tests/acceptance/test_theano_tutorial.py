@@ -565,8 +565,6 @@ def test_print_op_shows_values_while_running(capsys):
     assert "(3,)" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(reason="config.compute_test_value is accepted but unused: tag.test_value is never "
-                          "computed, so shape errors are not raised while the graph is built", strict=True)
 def test_compute_test_value_catches_shape_errors_at_graph_build_time():
     with st.change_flags(compute_test_value="raise"):
         x = T.dmatrix("x")

@@ -371,3 +371,167 @@ def test_nonzero_errors():
     for fn in (T.nonzero, T.flatnonzero, T.nonzero_values):
         with pytest.raises(ValueError, match="at least 1-d"):
             fn(T.scalar())
+
+
+# ------------------------------------------------------------ mgrid / ogrid
+
+GRID_KEYS = [
+    (slice(0, 3), slice(0, 2)),
+    (slice(1, 7, 2), slice(5, 0, -2), slice(0, 1)),
+    (slice(0, 1, 0.25), slice(2, 3)),
+    (slice(-1, 1, 5j), slice(0, 3)),
+    (slice(0, 0), slice(0, 3)),
+]
+
+
+@pytest.mark.parametrize("key", GRID_KEYS, ids=str)
+def test_mgrid_and_ogrid_match_numpy(key):
+    for grid, ref in ((T.mgrid, np.mgrid), (T.ogrid, np.ogrid)):
+        want = list(ref[key])
+        out = grid[key]
+        assert isinstance(out, list) and len(out) == len(key)
+        got = st.function([], out)()
+        for g, w, sym in zip(got, want, out):
+            assert g.shape == w.shape and sym.ndim == w.ndim
+            assert sym.dtype == g.dtype and g.dtype.kind == w.dtype.kind
+            np.testing.assert_allclose(g, w)
+            assert sym.type.shape == w.shape  # constant bounds: static shapes
+
+
+def test_grids_of_one_slice_and_of_none():
+    np.testing.assert_array_equal(st.function([], T.mgrid[2:8:3])(), np.mgrid[2:8:3])
+    np.testing.assert_allclose(st.function([], T.ogrid[0:1:4j])(), np.ogrid[0:1:4j])
+    assert T.mgrid[()] == []
+
+
+def test_grid_with_symbolic_bounds():
+    n, m = T.lscalar("n"), T.lscalar("m")
+    dense, sparse = T.mgrid[0:n, m:5], T.ogrid[0:n, m:5]
+    f = st.function([n, m], dense + sparse)
+    got = f(3, 1)
+    for g, w in zip(got, list(np.mgrid[0:3, 1:5]) + list(np.ogrid[0:3, 1:5])):
+        np.testing.assert_array_equal(g, w)
+    assert sparse[0].broadcastable == (False, True) and sparse[1].broadcastable == (True, False)
+    check_infer_shape([n, m], dense, [4, 2])
+    x = T.dscalar("x")
+    pts = T.mgrid[0:x:3j]  # a symbolic end point with a point count
+    np.testing.assert_allclose(st.function([x], pts)(2.0), np.mgrid[0:2:3j])
+
+
+def test_grid_dtypes_are_upcast_together():
+    a, b = T.mgrid[0:2, 0:1:0.5]
+    assert a.dtype == b.dtype == "float64"
+    assert all(g.dtype == "int64" for g in T.ogrid[0:2, 0:3])
+
+
+def test_grid_errors():
+    with pytest.raises(TypeError, match="slices"):
+        T.mgrid[0:2, 3]
+    with pytest.raises(ValueError, match="no stop"):
+        T.ogrid[0:]
+
+
+# ------------------------------------------------------------ choose
+
+def _choose_cases(rng):
+    a23 = rng.integers(0, 3, size=(2, 3)).astype("int32")
+    return [
+        ("vector_of_rows", a23[0], rand(rng, (3, 3))),
+        ("matrix", a23, rand(rng, (3, 2, 3))),
+        ("a_broadcasts_over_rows", a23[:1], rand(rng, (3, 4, 3))),
+        ("choices_broadcast", a23, rand(rng, (3, 1, 3))),
+        ("fewer_dims_in_choices", a23, rand(rng, (3, 3))),
+        ("scalar_a", np.array(2, "int64"), rand(rng, (3, 2, 2))),
+        ("many_choices", rng.integers(0, 40, size=7).astype("int64"), rand(rng, (40, 7))),
+        ("empty", np.zeros((0, 3), "int8"), rand(rng, (2, 0, 3))),
+    ]
+
+
+def _var_like(value, bcast_ones=True):
+    return TensorType(value.dtype, tuple(bcast_ones and s == 1 for s in value.shape))()
+
+
+CHOOSE_CASES = ["vector_of_rows", "matrix", "a_broadcasts_over_rows", "choices_broadcast", "fewer_dims_in_choices",
+                "scalar_a", "many_choices", "empty"]
+
+
+@pytest.mark.parametrize("case", CHOOSE_CASES)
+def test_choose_matches_numpy(rng, case):
+    a, c = {name: (a, c) for name, a, c in _choose_cases(rng)}[case]
+    av, cv = _var_like(a), _var_like(c)
+    out = T.choose(av, cv)
+    assert out.dtype == c.dtype
+    check_numpy([av, cv], out, np.choose, [a, c])
+    check_infer_shape([av, cv], out, [a, c])
+    f = st.function([av, cv], out)
+    strided = [noncontiguous(v) if v.ndim else v for v in (a, c)]
+    np.testing.assert_array_equal(f(*strided), np.choose(a, c))
+
+
+@pytest.mark.parametrize("mode", ["raise", "wrap", "clip"])
+def test_choose_modes(mode):
+    a = T.lvector("a")
+    c = T.dmatrix("c")
+    choices = np.arange(12.0).reshape(3, 4)
+    f = st.function([a, c], T.choose(a, c, mode=mode))
+    inside = np.array([0, 2, 1, 0])
+    np.testing.assert_array_equal(f(inside, choices), np.choose(inside, choices, mode=mode))
+    outside = np.array([-1, 3, 5, 2])
+    if mode == "raise":
+        with pytest.raises(ValueError, match="out of range"):
+            f(outside, choices)
+    else:
+        np.testing.assert_array_equal(f(outside, choices), np.choose(outside, choices, mode=mode))
+
+
+def test_choose_from_a_list_of_choices():
+    a = T.ivector("a")
+    x = T.dvector("x")
+    out = T.choose(a, [x, x * 10, 0.5])  # a vector, an expression and a scalar broadcast together
+    assert out.dtype == "float64"
+    av, xv = np.array([0, 1, 2, 1], "int32"), np.arange(4.0)
+    np.testing.assert_array_equal(st.function([a, x], out)(av, xv), np.choose(av, [xv, xv * 10, 0.5]))
+    # the documented Theano example: a list of constant rows
+    assert st.function([a], T.choose(a, [[1, 2, 3], [10, 20, 30]]))(np.array([0, 1, 0], "int32")).tolist() \
+        == [1, 20, 3]
+
+
+@pytest.mark.parametrize("mode", ["raise", "wrap", "clip"])
+def test_choose_grad(rng, mode):
+    a = np.array([[0, 2, 1], [1, 1, 0]]) if mode == "raise" else np.array([[0, 5, -1], [-4, 1, 2]])
+    st.verify_grad(lambda c: T.choose(a, c, mode=mode), [rand(rng, (3, 2, 3))], rng=rng)
+    # broadcast choices collect the gradient of every position they were used for
+    st.verify_grad(lambda c: T.choose(a, T.addbroadcast(c, 1), mode=mode) * np.arange(6.0).reshape(2, 3),
+                   [rand(rng, (3, 1, 3))], rng=rng)
+
+
+def test_choose_grad_ignores_the_indices_and_has_an_rop():
+    a = T.lvector("a")
+    c = T.dmatrix("c")
+    out = T.choose(a, c)
+    with pytest.raises(st.gradient.DisconnectedInputError):
+        T.grad(out.sum(), a)
+    gc = T.grad((out * 2).sum(), c)
+    av, cv = np.array([1, 0, 1]), np.ones((2, 3))
+    np.testing.assert_array_equal(st.function([a, c], gc)(av, cv), [[0, 2, 0], [2, 0, 2]])
+    v = T.dmatrix("v")
+    rop = st.Rop(out, c, v)
+    vv = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(st.function([a, v], rop)(av, vv), np.choose(av, vv))  # linear in c
+
+
+def test_choose_errors():
+    with pytest.raises(TypeError, match="integer"):
+        T.choose(T.dvector(), T.dmatrix())
+    with pytest.raises(TypeError, match="leading axis"):
+        T.choose(T.lvector(), T.dscalar())
+    with pytest.raises(ValueError, match="mode"):
+        T.choose(T.lvector(), T.dmatrix(), mode="nearest")
+    with pytest.raises(ValueError, match="out"):
+        T.choose(T.lvector(), T.dmatrix(), out=np.zeros(3))
+    with pytest.raises(ValueError, match="broadcast"):
+        T.choose(TensorType("int64", shape=(3,))(), TensorType("float64", shape=(2, 4))())
+    f = st.function([a := T.lvector(), c := T.dmatrix()], T.choose(a, c))
+    with pytest.raises(ValueError, match="axis 0"):
+        f(np.zeros(3, "int64"), np.ones((2, 4)))
+    assert T.Choose("wrap") == T.Choose("wrap") and T.Choose("wrap") != T.Choose("clip")

@@ -198,3 +198,15 @@ def test_numpy_scalars_keep_their_dtype_in_expressions():
     assert (x * np.float64(2.0)).dtype == "float64"
     assert (x * np.float32(1.1)).dtype == "float32"
     assert (T.bvector() + np.int64(1)).dtype == "int64"
+
+
+def test_plural_constructors_follow_theano():
+    """Theano's scalars/vectors/...: a count, several names, or one string naming one variable per character."""
+    x, y, z = T.dscalars("xyz")
+    assert [v.name for v in (x, y, z)] == ["x", "y", "z"] and x.type == T.dscalar
+    single = T.dvectors("w")
+    assert single.name == "w" and single.type == T.dvector
+    assert [v.name for v in T.matrices("a", "b")] == ["a", "b"]
+    unnamed = T.fvectors(3)
+    assert len(unnamed) == 3 and all(v.name is None and v.dtype == "float32" for v in unnamed)
+    assert [v.name for v in T.iscalars("w1, w2")] == ["w1", "w2"]

@@ -1,4 +1,4 @@
-"""``T.nnet``: neural-network ops (softmax, activations, cross-entropies, conv2d, batch normalization)."""
+"""``T.nnet``: neural-network ops (softmax, activations, cross-entropies, conv2d, batch normalization, metrics)."""
 
 from symtensor.tensor.nnet import basic  # noqa: F401
 from symtensor.tensor.nnet.basic import *  # noqa: F401,F403
@@ -9,3 +9,4 @@ from symtensor.tensor.nnet.abstract_conv import (  # noqa: F401
 from symtensor.tensor.nnet.bn import (  # noqa: F401
     batch_normalization, batch_normalization_test, batch_normalization_train)
 from symtensor.tensor.nnet.dropout import dropout  # noqa: F401
+from symtensor.tensor.nnet.metrics import confusion_matrix  # noqa: F401
