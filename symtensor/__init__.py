@@ -17,6 +17,8 @@ from symtensor import ifelse  # noqa: F401  (the module, as in Theano: symtensor
 from symtensor.printing import debugprint, pp  # noqa: F401
 from symtensor.scan import scan  # noqa: F401  (the function; symtensor.scan.until etc. are its attributes)
 from symtensor import scan_module  # noqa: F401  (Theano's theano.scan_module: scan, until)
+from symtensor.scan import foldl, foldr, map, reduce  # noqa: F401,A004  (Theano exports them at the top level)
+from symtensor import gof  # noqa: F401  (Theano's theano.gof names)
 
 dprint = debugprint
 change_flags = config.change_flags

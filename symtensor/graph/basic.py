@@ -256,6 +256,10 @@ def graph_inputs(outputs, blockers=None):
     return [v for v in ancestors(outputs, blockers) if v.owner is None or v in blockers]
 
 
+#: Theano's name (``theano.gof.graph.inputs``)
+inputs = graph_inputs
+
+
 def io_toposort(inputs, outputs):
     """Apply nodes between ``inputs`` and ``outputs``, each after those it depends on."""
     stop = set(inputs)

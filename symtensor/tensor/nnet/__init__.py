@@ -1,6 +1,7 @@
 """``T.nnet``: neural-network ops (softmax, activations, cross-entropies, conv2d, batch normalization, metrics)."""
 
 from symtensor.tensor.nnet import basic  # noqa: F401
+from symtensor.tensor.nnet import basic as nnet  # noqa: F401  (Theano's module name: T.nnet.nnet.softmax)
 from symtensor.tensor.nnet.basic import *  # noqa: F401,F403
 from symtensor.tensor.nnet.basic import SELU_ALPHA, SELU_SCALE  # noqa: F401
 from symtensor.tensor.nnet import abstract_conv, bn, conv  # noqa: F401
