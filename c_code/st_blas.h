@@ -211,4 +211,30 @@ static int st_blas_dot(PyArrayObject *x, PyArrayObject *y, PyArrayObject *out)
     return 0;
 }
 
+/* The 2-d view a[i] of a 3-d array (a new reference). */
+static PyArrayObject *st_blas_item(PyArrayObject *a, npy_intp i)
+{
+    PyArray_Descr *descr = PyArray_DESCR(a);
+    Py_INCREF(descr);
+    PyObject *view = PyArray_NewFromDescr(&PyArray_Type, descr, 2, PyArray_DIMS(a) + 1, PyArray_STRIDES(a) + 1,
+                                          PyArray_BYTES(a) + i * PyArray_STRIDE(a, 0), 0, NULL);
+    if (view == NULL) return NULL;
+    Py_INCREF(a);
+    if (PyArray_SetBaseObject((PyArrayObject *)view, (PyObject *)a) < 0) { Py_DECREF(view); return NULL; }
+    return (PyArrayObject *)view;
+}
+
+/* out[i] = a[i] . b[i] for 3-d float arrays; out is C-contiguous of shape (batch, m, n). */
+static int st_batched_gemm(PyArrayObject *a, PyArrayObject *b, PyArrayObject *out)
+{
+    for (npy_intp i = 0; i < PyArray_DIM(a, 0); ++i) {
+        PyArrayObject *ai = st_blas_item(a, i), *bi = ai ? st_blas_item(b, i) : NULL;
+        PyArrayObject *oi = bi ? st_blas_item(out, i) : NULL;
+        int rc = oi ? st_gemm(ai, bi, oi, 1.0, 0.0) : -1;
+        Py_XDECREF(ai); Py_XDECREF(bi); Py_XDECREF(oi);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
 #endif /* ST_BLAS_H */

@@ -1,4 +1,4 @@
-"""C kernels for the BLAS-shaped ops: Dot (matrix and vector forms), Dot22, Gemm, Gemv, Ger.
+"""C kernels for the BLAS-shaped ops: Dot (matrix and vector forms), Dot22, Gemm, Gemv, Ger, BatchedDot.
 
 They call the OpenBLAS that SciPy ships through the function table of ``c_code/st_blas.h``;
 the operands may have any strides (BLAS reads them in place when it can, else a copy).
@@ -8,7 +8,7 @@ Integer and mixed-dtype products return None and run through ``perform``.
 from symtensor.link.c.registry import register
 from symtensor.link.c.scalar_c import NPY_TYPENUMS
 from symtensor.tensor.blas import Dot22, Gemm, Gemv, Ger
-from symtensor.tensor.math import Dot
+from symtensor.tensor.math import BatchedDot, Dot
 
 _FLOATS = ("float32", "float64")
 
@@ -138,3 +138,19 @@ def ger_kernel(node, ins, outs):
     lines += _accumulator_lines(ins[0], outs[0], node.op.inplace, 2, "PyArray_DIM(a, 0), PyArray_DIM(a, 1)",
                                 NPY_TYPENUMS[a.type.dtype])
     return lines + [f"return st_ger(ST_ARR({outs[0]}), {alpha_c}, x, y);"]
+
+
+@register(BatchedDot)
+def batched_dot_kernel(node, ins, outs):
+    x, y = node.inputs
+    if x.ndim != 3 or y.ndim != 3 or not _one_float_dtype([x, y] + node.outputs):
+        return None
+    return ["if (st_blas_load() < 0) return -1;",
+            f"PyArrayObject *x = ST_ARR({ins[0]}), *y = ST_ARR({ins[1]});",
+            _mismatch("BatchedDot", "PyArray_DIM(x, 0) != PyArray_DIM(y, 0) || PyArray_DIM(x, 2) != PyArray_DIM(y, 1)",
+                      "shapes (%ld, %ld, %ld) and (%ld, %ld, %ld) are not aligned", "PyArray_DIM(x, 0)",
+                      "PyArray_DIM(x, 1)", "PyArray_DIM(x, 2)", "PyArray_DIM(y, 0)", "PyArray_DIM(y, 1)",
+                      "PyArray_DIM(y, 2)"),
+            "npy_intp dims[3] = {PyArray_DIM(x, 0), PyArray_DIM(x, 1), PyArray_DIM(y, 2)};",
+            f"if (st_prepare_output(&{outs[0]}, 3, dims, {NPY_TYPENUMS[x.type.dtype]}) < 0) return -1;",
+            f"return st_batched_gemm(x, y, ST_ARR({outs[0]}));"]

@@ -127,3 +127,16 @@ def test_rewritten_gemv_and_ger_graphs_run_without_python_nodes(rng):
     assert names & {"Gemv", "Ger"}, names
     assert_same_results(fc, fp, rng.normal(size=(4, 4)), rng.normal(size=4), rng.normal(size=4),
                         rng.normal(size=(4, 4)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batched_dot_of_matrices_runs_in_c(rng, dtype):
+    x, y = T.tensor3("x", dtype=dtype), T.tensor3("y", dtype=dtype)
+    fc, fp = compile_c_and_py([x, y], T.batched_dot(x, y))
+    assert "BatchedDot" in c_op_names(fc)
+    xs, ys = layouts(rng, (3, 4, 5), dtype), layouts(rng, (3, 5, 2), dtype)
+    for lay in xs:
+        assert_same_results(fc, fp, xs[lay], ys[lay], rtol=1e-5 if dtype == "float32" else None)
+    assert fc(np.ones((0, 4, 5), dtype), np.ones((0, 5, 2), dtype)).shape == (0, 4, 2)
+    with pytest.raises(ValueError, match="BatchedDot: shapes"):
+        fc(np.ones((3, 4, 5), dtype), np.ones((2, 5, 2), dtype))
