@@ -9,6 +9,9 @@ Decompositions whose factors are not unique (the extra columns of a
 ``full_matrices`` SVD or a ``complete`` QR of a non-square matrix) have no
 gradient for those factors: asking for one gives an undefined-gradient error,
 while gradients that only use the unique part still work.
+
+The less common ops (``eig``, ``lstsq``, ``tensorinv``, ``tensorsolve``) live in
+``nlinalg_extra`` and are exposed here under their Theano names.
 """
 
 import functools
@@ -27,50 +30,20 @@ from symtensor.graph.op import Op
 from symtensor.graph.null_type import disconnected
 from symtensor.tensor.elemwise import DimShuffle, Elemwise
 from symtensor.tensor.join import concatenate
+from symtensor.tensor.linalg_inputs import (  # noqa: F401  (as_float_tensor: slinalg imports it from here)
+    as_float_matrix, as_float_tensor, check_square, square_shape)
+from symtensor.tensor.nlinalg_extra import (Eig, Lstsq, TensorInv, TensorSolve, eig, lstsq, tensorinv,
+                                            tensorsolve)
 from symtensor.tensor.type import TensorType
 
 __all__ = ["MatrixInverse", "matrix_inverse", "Det", "det", "SLogDet", "slogdet", "Eigh", "eigh", "SVD", "svd",
            "QR", "QRFull", "QRIncomplete", "qr", "MatrixPinv", "pinv", "ExtractDiag", "extract_diag", "AllocDiag",
-           "alloc_diag", "diag", "trace", "matrix_dot", "matrix_power", "norm", "tril", "triu"]
+           "alloc_diag", "diag", "trace", "matrix_dot", "matrix_power", "norm", "tril", "triu",
+           # from nlinalg_extra, exposed here as in Theano
+           "Eig", "eig", "Lstsq", "lstsq", "TensorInv", "tensorinv", "TensorSolve", "tensorsolve"]
 
 
-# ------------------------------------------------------------------ input checks
-
-def as_float_tensor(x, opname, argname):
-    """``x`` as a real float tensor: integers and booleans cast to floatX, float16 to float32."""
-    x = _basic.as_tensor_variable(x)
-    if x.dtype in ts.complex_dtypes:
-        raise TypeError(f"{opname}: {argname} must be a real float tensor; complex ({x.dtype}) is not supported")
-    if x.dtype == "float16":
-        return _basic.cast(x, "float32")
-    if x.dtype not in ts.float_dtypes:
-        return _basic.cast(x, config.floatX)
-    return x
-
-
-def as_float_matrix(x, opname, argname="x", square=False):
-    """``x`` as a real float matrix; with ``square``, a static non-square shape is refused."""
-    x = as_float_tensor(x, opname, argname)
-    if x.ndim != 2:
-        raise TypeError(f"{opname}: {argname} must be a matrix (2-d), got a {x.ndim}-d {x}")
-    if square:
-        n, m = x.type.shape
-        if n is not None and m is not None and n != m:
-            raise ValueError(f"{opname}: {argname} must be a square matrix, got static shape {x.type.shape}")
-    return x
-
-
-def square_shape(x):
-    """The static shape (n, n) of a square matrix variable, with n known if either side is."""
-    n = next((s for s in x.type.shape if s is not None), None)
-    return (n, n)
-
-
-def check_square(opname, argname, value):
-    """Refuse a non-square matrix at run time, naming the op (LAPACK's message would not)."""
-    if value.ndim != 2 or value.shape[0] != value.shape[1]:
-        raise ValueError(f"{opname}: {argname} must be a square matrix, got shape {value.shape}")
-
+# ------------------------------------------------------------------ unused outputs
 
 def is_zero(g):
     """Whether ``g`` is the symbolic zero that grad fills in for an output nobody used."""

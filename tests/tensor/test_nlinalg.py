@@ -332,3 +332,251 @@ def test_unused_factors_cost_nothing_and_allow_repeated_values():
         names = {type(n.op).__name__ for n in f.maker.fgraph.toposort()}
         assert not names & {"UniqueFactorsCheck", "Eye"}
         np.testing.assert_allclose(f(np.eye(3)), np.eye(3), atol=1e-12)
+
+
+# ---------------------------------------------------------------- eig, lstsq, tensorinv, tensorsolve
+
+def real_spectrum(rng, n, dtype="float64"):
+    """A non-symmetric matrix with real, well separated eigenvalues: P diag(d) P^-1."""
+    p = well_conditioned(rng, n)
+    return (p * np.linspace(-2.0, 3.0, n)) @ np.linalg.inv(p)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_eig_matches_numpy(dtype, rng):
+    x = mat(dtype)
+    w, v = nlinalg.eig(x)
+    assert w.dtype == v.dtype == dtype and w.ndim == 1 and v.ndim == 2
+    value = real_spectrum(rng, 4).astype(dtype)
+    got_w, got_v = st.function([x], [w, v])(value)
+    want_w, want_v = np.linalg.eig(value)
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(got_w, want_w, rtol=tol, atol=tol)
+    np.testing.assert_allclose(got_v, want_v, rtol=tol, atol=tol)
+    np.testing.assert_allclose(value @ got_v, got_v * got_w, rtol=10 * tol, atol=10 * tol)
+    check_infer_shape([x], [w, v], [value])
+    assert [o.type.shape for o in nlinalg.eig(TensorType(dtype, shape=(3, None))())] == [(3,), (3, 3)]
+
+
+def test_eig_refuses_complex_eigenvalues_and_bad_inputs(rng):
+    x = mat()
+    f = st.function([x], nlinalg.eig(x))
+    with pytest.raises(ValueError, match="Eig: the matrix has complex eigenvalues"):
+        f(np.array([[0.0, -1.0], [1.0, 0.0]]))
+    with pytest.raises(ValueError, match="Eig: x must be a square matrix, got shape"):
+        f(rand(rng, (2, 3)))
+    with pytest.raises(TypeError, match="Eig: x must be a matrix"):
+        nlinalg.eig(T.dvector())
+    with pytest.raises(TypeError, match="Eig: x must be a real float"):
+        nlinalg.eig(T.zmatrix())
+
+
+def test_eig_has_no_gradient():
+    x = mat()
+    with pytest.raises(NullTypeGradError, match="general eigenproblem"):
+        T.grad(nlinalg.eig(x)[0].sum(), x)
+
+
+LSTSQ_CASES = {
+    "tall_matrix_b": ((6, 3), (6, 2), -1),
+    "tall_vector_b": ((6, 3), (6,), -1),
+    "square": ((4, 4), (4, 3), -1),
+    "wide": ((3, 5), (3, 2), -1),
+    "rank_deficient": ((6, 3), (6, 2), -1),
+    "rcond_drops_small_values": ((6, 3), (6,), 0.6),
+}
+
+
+def lstsq_inputs(name, rng, dtype="float64"):
+    a_shape, b_shape, rcond = LSTSQ_CASES[name]
+    a = well_conditioned(rng, *a_shape)
+    if name == "rank_deficient":
+        a[:, 2] = a[:, 0] + a[:, 1]
+    return a.astype(dtype), rand(rng, b_shape, dtype), rcond
+
+
+@pytest.mark.parametrize("name", sorted(LSTSQ_CASES))
+def test_lstsq_matches_numpy(name, rng):
+    value_a, value_b, rcond = lstsq_inputs(name, rng)
+    a, b = mat(name="a"), TensorType("float64", shape=(None,) * value_b.ndim)("b")
+    outs = nlinalg.lstsq(a, b, rcond)
+    got = st.function([a, b], outs)(value_a, value_b)
+    want = np.linalg.lstsq(value_a, value_b, rcond=rcond)
+    for g, w in zip(got, want):
+        assert np.shape(g) == np.shape(w)
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-10)
+    assert got[2].dtype == "int64" and got[0].ndim == value_b.ndim
+    check_infer_shape([a, b], outs, [value_a, value_b])
+
+
+def test_lstsq_rank_and_residuals_follow_numpy_conventions(rng):
+    a, b = mat(name="a"), T.dvector("b")
+    f = st.function([a, b], nlinalg.lstsq(a, b, -1))
+    _, residuals, rank, s = f(*lstsq_inputs("rank_deficient", rng)[:1], rand(rng, (6,)))
+    assert rank == 2 and residuals.shape == (0,) and s.shape == (3,)
+    _, residuals, rank, _ = f(*lstsq_inputs("tall_vector_b", rng)[:2])
+    assert rank == 3 and residuals.shape == (1,)
+    _, _, rank, _ = st.function([a, b], nlinalg.lstsq(a, b, 0.6))(*lstsq_inputs("rcond_drops_small_values", rng)[:2])
+    assert rank < 3
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float32"), ("float32", "float64"), ("int32", "float32")])
+def test_lstsq_dtypes(dtypes, rng):
+    a, b = TensorType(dtypes[0], (False, False))("a"), TensorType(dtypes[1], (False,))("b")
+    x, residuals, rank, s = nlinalg.lstsq(a, b)
+    want = np.result_type(*(st.config.floatX if d == "int32" else d for d in dtypes)).name
+    assert x.dtype == residuals.dtype == s.dtype == want and rank.dtype == "int64"
+    value_a = np.array([[1, 0], [0, 2], [1, 1]], dtype=dtypes[0])
+    value_b = np.array([1, 2, 3], dtype=dtypes[1])
+    got = st.function([a, b], x)(value_a, value_b)
+    np.testing.assert_allclose(got, np.linalg.lstsq(value_a.astype(want), value_b, rcond=-1)[0], rtol=1e-5)
+
+
+def test_lstsq_refuses_bad_inputs_and_has_no_gradient(rng):
+    with pytest.raises(TypeError, match="Lstsq: a must be a matrix"):
+        nlinalg.lstsq(T.dvector(), T.dvector())
+    with pytest.raises(TypeError, match="Lstsq: b must be a vector or a matrix"):
+        nlinalg.lstsq(mat(), T.dtensor3())
+    with pytest.raises(TypeError, match="Lstsq: rcond must be a real scalar"):
+        nlinalg.lstsq(mat(), T.dvector(), T.dvector())
+    with pytest.raises(ValueError, match="Lstsq: a and b must have as many rows"):
+        nlinalg.lstsq(TensorType("float64", shape=(3, 2))(), TensorType("float64", shape=(4,))())
+    a, b = mat(name="a"), T.dvector("b")
+    x = nlinalg.lstsq(a, b)[0]
+    with pytest.raises(ValueError, match="Lstsq: a and b must have as many rows, got shapes"):
+        st.function([a, b], x)(rand(rng, (3, 2)), rand(rng, (4,)))
+    with pytest.raises(NullTypeGradError, match="no gradient for lstsq"):
+        T.grad(x.sum(), a)
+
+
+def invertible_tensor(rng, shape, ind, dtype="float64"):
+    n = int(np.prod(shape[:ind]))
+    return well_conditioned(rng, n, dtype=dtype).reshape(shape)
+
+
+# name -> (shape of a, ind)
+TENSORINV_CASES = {"ind2": ((2, 3, 3, 2), 2), "ind1": ((6, 2, 3), 1), "matrix": ((4, 4), 1), "ind3": ((2, 2, 2, 8), 3)}
+
+
+@pytest.mark.parametrize("name", sorted(TENSORINV_CASES))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_tensorinv_matches_numpy(name, dtype, rng):
+    shape, ind = TENSORINV_CASES[name]
+    a = TensorType(dtype, (False,) * len(shape))("a")
+    out = nlinalg.tensorinv(a, ind)
+    assert out.dtype == dtype
+    value = invertible_tensor(rng, shape, ind, dtype)
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    check_numpy([a], out, lambda v: np.linalg.tensorinv(v.astype("float64"), ind), [value], rtol=tol, atol=tol)
+    check_numpy([a], out, lambda v: np.linalg.tensorinv(v.astype("float64"), ind), [noncontiguous(value)],
+                rtol=tol, atol=tol)
+    check_infer_shape([a], out, [value])
+
+
+@pytest.mark.parametrize("name", sorted(TENSORINV_CASES))
+def test_tensorinv_verify_grad(name, rng):
+    shape, ind = TENSORINV_CASES[name]
+    T.verify_grad(lambda a: nlinalg.tensorinv(a, ind), [invertible_tensor(rng, shape, ind)],
+                  rng=np.random.default_rng(3))
+
+
+def test_tensorinv_second_derivative_and_r_op(rng):
+    a = T.dtensor3("a")
+    value = invertible_tensor(rng, (6, 2, 3), 1)
+    T.verify_grad(lambda x: T.grad((nlinalg.tensorinv(x, 1) ** 2).sum(), x), [value], rng=np.random.default_rng(3))
+    ev = T.dtensor3("ev")
+    out = nlinalg.tensorinv(a, 1)
+    jvp = st.function([a, ev], T.Rop(out, a, ev))
+    direction = rand(rng, value.shape)
+    f = st.function([a], out)
+    eps = 1e-6
+    numeric = (f(value + eps * direction) - f(value - eps * direction)) / (2 * eps)
+    np.testing.assert_allclose(jvp(value, direction), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_tensorinv_static_shape_and_errors(rng):
+    assert nlinalg.tensorinv(TensorType("float64", shape=(2, 3, None, 2))()).type.shape == (None, 2, 2, 3)
+    with pytest.raises(ValueError, match="TensorInv: a of static shape .* is not square for ind=2"):
+        nlinalg.tensorinv(TensorType("float64", shape=(2, 3, 2, 2))())
+    with pytest.raises(TypeError, match="TensorInv: a must have at least ind=3 dimensions"):
+        nlinalg.tensorinv(mat(), 3)
+    with pytest.raises(ValueError, match="TensorInv: ind must be a positive integer"):
+        nlinalg.tensorinv(mat(), 0)
+    a = T.dtensor3("a")
+    with pytest.raises(ValueError, match="TensorInv: a of shape \\(4, 2, 3\\) is not square for ind=1"):
+        st.function([a], nlinalg.tensorinv(a, 1))(rand(rng, (4, 2, 3)))
+    x = T.imatrix("x")
+    assert nlinalg.tensorinv(x, 1).dtype == st.config.floatX
+
+
+# name -> (shape of a, shape of b, axes)
+TENSORSOLVE_CASES = {
+    "matrix_vector": ((4, 4), (4,), None),
+    "b_matrix": ((2, 3, 6), (2, 3), None),
+    "x_matrix": ((6, 2, 3), (6,), None),
+    "axes": ((2, 6, 3), (6,), (0, 2)),
+    "negative_axes": ((3, 2, 2, 3), (2, 3), (-4, 1)),
+}
+
+
+def tensorsolve_inputs(name, rng, dtype="float64"):
+    a_shape, b_shape, axes = TENSORSOLVE_CASES[name]
+    perm = nlinalg.TensorSolve(axes)._permutation(len(a_shape))
+    moved = invertible_tensor(rng, tuple(a_shape[i] for i in perm), len(b_shape), dtype)
+    return np.transpose(moved, np.argsort(perm)).copy(), rand(rng, b_shape, dtype), axes
+
+
+@pytest.mark.parametrize("name", sorted(TENSORSOLVE_CASES))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_tensorsolve_matches_numpy(name, dtype, rng):
+    value_a, value_b, axes = tensorsolve_inputs(name, rng, dtype)
+    a = TensorType(dtype, (False,) * value_a.ndim)("a")
+    b = TensorType(dtype, (False,) * value_b.ndim)("b")
+    out = nlinalg.tensorsolve(a, b, axes)
+    assert out.dtype == dtype and out.ndim == value_a.ndim - value_b.ndim
+    tol = 2e-4 if dtype == "float32" else 1e-10
+
+    def ref(va, vb):
+        return np.linalg.tensorsolve(va.astype("float64"), vb.astype("float64"),
+                                     None if axes is None else [ax % va.ndim for ax in axes])
+    check_numpy([a, b], out, ref, [value_a, value_b], rtol=tol, atol=tol)
+    check_numpy([a, b], out, ref, [noncontiguous(value_a), noncontiguous(value_b)], rtol=tol, atol=tol)
+    check_infer_shape([a, b], out, [value_a, value_b])
+
+
+@pytest.mark.parametrize("name", sorted(TENSORSOLVE_CASES))
+def test_tensorsolve_verify_grad(name, rng):
+    value_a, value_b, axes = tensorsolve_inputs(name, rng)
+    T.verify_grad(lambda a, b: nlinalg.tensorsolve(a, b, axes), [value_a, value_b], rng=np.random.default_rng(3))
+
+
+def test_tensorsolve_r_op(rng):
+    value_a, value_b, axes = tensorsolve_inputs("axes", rng)
+    a, b, da, db = T.dtensor3("a"), T.dvector("b"), T.dtensor3("da"), T.dvector("db")
+    out = nlinalg.tensorsolve(a, b, axes)
+    jvp = st.function([a, b, da, db], T.Rop(out, [a, b], [da, db]))
+    dirs = rand(rng, value_a.shape), rand(rng, value_b.shape)
+    f = st.function([a, b], out)
+    eps = 1e-6
+    numeric = (f(value_a + eps * dirs[0], value_b + eps * dirs[1])
+               - f(value_a - eps * dirs[0], value_b - eps * dirs[1])) / (2 * eps)
+    np.testing.assert_allclose(jvp(value_a, value_b, *dirs), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_tensorsolve_static_shape_and_errors(rng):
+    a3 = TensorType("float64", shape=(2, None, 3))()
+    assert nlinalg.tensorsolve(a3, T.dvector(), axes=(0,)).type.shape == (3, 2)
+    with pytest.raises(TypeError, match="TensorSolve: b must have at least 1 dimension and a more than b"):
+        nlinalg.tensorsolve(mat(), mat())
+    with pytest.raises(ValueError, match="TensorSolve: axes \\(0, 3\\) must be distinct axes"):
+        nlinalg.tensorsolve(T.dtensor3(), T.dvector(), axes=(0, 3))
+    with pytest.raises(ValueError, match="TensorSolve: a must have shape b.shape \\+ x.shape"):
+        nlinalg.tensorsolve(TensorType("float64", shape=(2, 3, 6))(), TensorType("float64", shape=(3, 2))())
+    with pytest.raises(ValueError, match="TensorSolve: a of static shape .* is not square"):
+        nlinalg.tensorsolve(TensorType("float64", shape=(2, 3, 5))(), T.dvector())
+    a, b = T.dtensor3("a"), T.dmatrix("b")
+    f = st.function([a, b], nlinalg.tensorsolve(a, b))
+    with pytest.raises(ValueError, match="TensorSolve: a must have shape b.shape \\+ x.shape .* got shapes"):
+        f(rand(rng, (2, 3, 6)), rand(rng, (3, 2)))
+    with pytest.raises(ValueError, match="TensorSolve: a of shape \\(2, 3, 5\\) is not square"):
+        f(rand(rng, (2, 3, 5)), rand(rng, (2, 3)))

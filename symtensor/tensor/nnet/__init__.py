@@ -11,3 +11,5 @@ from symtensor.tensor.nnet.bn import (  # noqa: F401
     batch_normalization, batch_normalization_test, batch_normalization_train)
 from symtensor.tensor.nnet.dropout import dropout  # noqa: F401
 from symtensor.tensor.nnet.metrics import confusion_matrix  # noqa: F401
+from symtensor.tensor.nnet import neighbours  # noqa: F401
+from symtensor.tensor.nnet.neighbours import images2neibs, neibs2images  # noqa: F401
