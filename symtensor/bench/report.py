@@ -1,5 +1,10 @@
-"""Benchmark output: the environment record, the JSON file, the bar chart and the printed table."""
+"""Benchmark output: the environment record, the JSON file, the bar chart and the printed table.
 
+``python -m symtensor.bench.report RESULTS.json`` prints the header and table of an earlier run again
+(the README's results section is pasted from it).
+"""
+
+import argparse
 import datetime
 import importlib.metadata
 import json
@@ -62,6 +67,13 @@ def fmt_seconds(s):
     return f"{s * 1e6:.1f} us"
 
 
+def fmt_ratio(r):
+    """Two decimals, or two significant digits below 0.1 (so a tiny ratio does not print as 0.00)."""
+    if r is None:
+        return "-"
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+
+
 def _median(entry, framework):
     fw = entry["frameworks"].get(framework, {})
     return fw.get("timing", {}).get("median_s") if fw.get("status") == "ok" else None
@@ -78,7 +90,11 @@ def _cell(entry, framework, notes):
     if fw is None:
         return "-"
     if fw["status"] == "ok":
-        return fmt_seconds(fw["timing"]["median_s"])
+        cell = fmt_seconds(fw["timing"]["median_s"])
+        for text in fw.get("warnings", ()):
+            notes.append(f"{entry['model']} / {framework}: warning: {text.splitlines()[0]}")
+            cell += f" [{len(notes)}]"
+        return cell
     notes.append(f"{entry['model']} / {framework}: {fw['status']}: {fw['reason']}")
     return f"{fw['status']} [{len(notes)}]"
 
@@ -94,10 +110,18 @@ def table(results):
         row = [entry["model"], *[_cell(entry, f, notes) for f in frameworks]]
         for f in others:
             r = ratio(entry, f)
-            row.append(f"{r:.2f}" if r is not None else "-")
+            row.append(fmt_ratio(r))
         comp = entry.get("compile") or {}
-        row += [fmt_seconds(comp.get("cold", {}).get("first_result_s")),
-                fmt_seconds(comp.get("warm", {}).get("first_result_s"))]
+        warm = comp.get("warm", {})
+        warm_cell = fmt_seconds(warm.get("first_result_s"))
+        if warm.get("c_modules_compiled"):
+            notes.append(f"{entry['model']}: the warm compile missed the cache and compiled "
+                         f"{warm['c_modules_compiled']} C module(s) (the cache key changed between the processes)")
+            warm_cell += f" [{len(notes)}]"
+        elif "error" in comp:
+            notes.append(f"{entry['model']}: compile time not measured: {comp['error'].splitlines()[0]}")
+            warm_cell = f"failed [{len(notes)}]"
+        row += [fmt_seconds(comp.get("cold", {}).get("first_result_s")), warm_cell]
         losses = [fw["step0_loss"] for fw in entry["frameworks"].values() if "step0_loss" in fw]
         row.append(f"{losses[0]:.6f}" if losses else "-")
         rows.append(row)
@@ -109,7 +133,9 @@ def table(results):
 
 def header(results):
     env, cfg = results["environment"], results["settings"]
-    return (f"{env['date']}  {env['cpu']} ({env['cores']} cores), threads {env['threads']}, "
+    load = env.get("loadavg")
+    load = f", load {load[0]:.1f}" if load else ""
+    return (f"{env['date']}  {env['cpu']} ({env['cores']} cores{load}), threads {env['threads']}, "
             f"device {cfg['device']}, size {cfg['size']}, {cfg['steps']} timed steps after {cfg['warmup']} "
             f"warm-up; median time per training step (forward + backward + SGD update); ratio = symtensor time "
             f"/ peer time (below 1: symtensor is faster); compile = symtensor's time to first result in a new "
@@ -150,3 +176,18 @@ def plot(results, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m symtensor.bench.report",
+                                     description="print the header and table of a symtensor-bench results.json")
+    parser.add_argument("results", help="a results.json written by symtensor-bench --out")
+    args = parser.parse_args(argv)
+    with open(args.results) as fh:
+        results = json.load(fh)
+    print(header(results))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,21 +1,23 @@
-"""``symtensor-bench``: train the shipped models a few SGD steps in symtensor, PyTorch and PyTensor.
+"""symtensor-bench: train the shipped models a few SGD steps in symtensor, PyTorch and PyTensor.
 
 For each model every framework gets the same NumPy batch and initial weights (float32). The step-0
 losses must agree to 1e-4 relative, or the run stops with exit status 3 and the losses: a faster
 wrong step is not a result. Then the steps are timed (median after warm-up, interleaved rounds),
 symtensor's compile time is measured cold and warm in new processes, and the results are printed
-as a table, and written as JSON and a PNG bar chart with --out.
+as a table, and written as JSON and a PNG bar chart into --out (default ``bench-results/``).
 
 Exit status: 0 all good; 1 a framework failed to build or run a model (the others still ran);
 2 bad arguments; 3 step-0 losses disagree.
 """
 
 import argparse
+import ctypes
 import importlib
 import os
 import sys
 import time
 import traceback
+import warnings
 
 from symtensor.bench import report, timing
 from symtensor.bench.models import DEFAULT_MODELS, FRAMEWORKS, REGISTRY, SIZES, Unavailable, get
@@ -28,6 +30,9 @@ except ImportError:  # tqdm is in the bench extra; without it the run just has n
 LOSS_RTOL = 1e-4
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 EXIT_FAILED, EXIT_LOSS_MISMATCH = 1, 3
+DEFAULT_OUT = "bench-results"
+#: 1-minute load average per core above which timings with every core busy are unreliable
+BUSY_LOAD_PER_CORE = 0.5
 
 
 class LossMismatch(Exception):
@@ -63,7 +68,8 @@ def parser():
     p.add_argument("--warmup", type=int, default=3, help="untimed steps before timing (default 3)")
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                    help=f"comma list among {', '.join(FRAMEWORKS)} (default: all three)")
-    p.add_argument("--out", metavar="DIR", help="write results.json and results.png into DIR")
+    p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
+                   help=f"write results.json and results.png into DIR (default {DEFAULT_OUT}; '' for none)")
     p.add_argument("--profile", action="store_true",
                    help="print symtensor's profile (per Op class and Apply node) of each training function")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
@@ -108,6 +114,26 @@ def load_framework(name, threads):
     return module
 
 
+def cuda_problem():
+    """Why this machine cannot run CUDA (None when the driver reports at least one GPU).
+
+    Asks the CUDA driver itself (libcuda), so the answer does not depend on which frameworks are
+    installed or on how they were built.
+    """
+    try:
+        libcuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return "no CUDA driver on this machine (libcuda.so.1 cannot be loaded), so no GPU to run on"
+    status = libcuda.cuInit(0)
+    if status != 0:
+        return f"the CUDA driver finds no usable GPU (cuInit returned error {status})"
+    count = ctypes.c_int(0)
+    status = libcuda.cuDeviceGetCount(ctypes.byref(count))
+    if status != 0 or count.value < 1:
+        return f"the CUDA driver reports no GPU (cuDeviceGetCount: error {status}, {count.value} devices)"
+    return None
+
+
 def device_problem(framework, device):
     """Why ``framework`` cannot run on ``device`` (None when it can)."""
     if device == "cpu":
@@ -133,6 +159,24 @@ def pin_threads(threads, environ=None):
             environ[var] = str(threads)
             changed = True
     return changed
+
+
+def busy_note(threads, loadavg=None, cores=None):
+    """A warning when other processes already keep the cores busy (None when the machine is quiet).
+
+    Worker threads of OpenMP and BLAS wait for each other at every parallel region; when another
+    process holds one of the cores, every framework's step time swells by orders of magnitude.
+    """
+    if loadavg is None:
+        if not hasattr(os, "getloadavg"):
+            return None
+        loadavg = os.getloadavg()[0]
+    cores = cores or os.cpu_count() or 1
+    if threads < 2 or loadavg <= BUSY_LOAD_PER_CORE * cores:
+        return None
+    return (f"note: the machine is busy (load average {loadavg:.1f} on {cores} cores) before the run: with "
+            f"{threads} threads per framework, step times will be dominated by waiting for preempted threads; "
+            "--threads 1 is steadier on a shared machine")
 
 
 # ---------------------------------------------------------------- one model
@@ -191,14 +235,27 @@ def build_step(model, fw, cfg, params, batch, loaded, args):
         return {"status": "skipped", "reason": reason}, None
     start = time.perf_counter()
     try:
-        step = model.builders[fw](cfg, params, batch, **_build_kwargs(fw, args))
-        loss0 = step()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            step = model.builders[fw](cfg, params, batch, **_build_kwargs(fw, args))
+            loss0 = step()
     except Unavailable as exc:
         return {"status": "skipped", "reason": str(exc)}, None
     except Exception as exc:  # noqa: BLE001 - one framework's failure is reported, the others still run
         return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc()}, None
-    return {"status": "ok", "step0_loss": loss0, "setup_s": time.perf_counter() - start}, step
+    result = {"status": "ok", "step0_loss": loss0, "setup_s": time.perf_counter() - start}
+    # symtensor's own warnings go in the report: one says a function fell back to the Python linker (a
+    # slower step). Other warnings are shown as they would have been.
+    mine = []
+    for w in caught:
+        if fw == "symtensor" and str(w.message).startswith("symtensor"):
+            mine.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if mine:
+        result["warnings"] = mine
+    return result, step
 
 
 def bench_model(model, args, loaded, bar, say):
@@ -212,6 +269,8 @@ def bench_model(model, args, loaded, bar, say):
         entry["frameworks"][fw] = result
         if step is not None:
             steps[fw] = step
+            for text in result.get("warnings", ()):
+                say(f"{model.name}/{fw}: warning: {text}")
             continue
         say(f"{model.name}/{fw}: {result['status']}: {result.get('traceback') or result['reason']}")
         bar.update(args.warmup + args.steps)
@@ -259,6 +318,11 @@ class _NoBar:
 def run(argv=None):
     """Run the benchmark in this process; returns the exit status (see the module docstring)."""
     args = parse_args(argv)
+    if args.device == "cuda":
+        problem = cuda_problem()
+        if problem:
+            print(f"symtensor-bench: --device cuda: {problem}; use --device cpu", file=sys.stderr)
+            return 2
     import_threads_ok = not pin_threads(args.threads)
     loaded = {fw: load_framework(fw, args.threads) for fw in args.frameworks}
     runnable = [fw for fw in args.frameworks if not device_problem(fw, args.device)]
@@ -278,6 +342,9 @@ def run(argv=None):
     total = len(models) * len(args.frameworks) * (args.warmup + args.steps)
     bar = tqdm(total=total, unit="step", file=sys.stderr) if tqdm is not None and args.progress else _NoBar()
     say = tqdm.write if tqdm is not None and args.progress else print
+    busy = busy_note(args.threads)
+    if busy:
+        say(busy)
     if not import_threads_ok:
         say(f"note: thread variables set to {args.threads} after NumPy/SciPy loaded; use `symtensor-bench` or "
             "`python -m symtensor.bench` (they pin them before any import)")
@@ -293,6 +360,10 @@ def run(argv=None):
         print(f"\nsymtensor-bench: FAILED: {exc}", file=sys.stderr)
         return EXIT_LOSS_MISMATCH
     bar.close()
+    if not any(fw["status"] == "ok" for e in results["models"] for fw in e["frameworks"].values()):
+        print("symtensor-bench: nothing ran: every framework was skipped or failed (see the notes below)",
+              file=sys.stderr)
+        status = EXIT_FAILED
     print(report.header(results))
     print(report.table(results))
     if args.out:

@@ -6,7 +6,8 @@ turn, rotating the order, so load from other processes on a shared machine hits 
 Compile time is measured in new processes (``python -m symtensor.bench.timing --child MODEL SIZE``):
 cold with a fresh, empty symtensor compile directory, warm with a new process reusing it. The child
 reports "time to first result": graph construction + grad + function() + the first call, after
-imports and after the NumPy weights and batch are made.
+imports and after the NumPy weights and batch are made, and how many C modules it compiled and loaded
+from the cache (a warm run that compiled any means the cache key changed between the two processes).
 """
 
 import argparse
@@ -20,6 +21,7 @@ import tempfile
 import time
 
 from symtensor.bench.models import get
+from symtensor.link.c import cache
 
 CHILD_TIMEOUT_S = 900
 
@@ -72,7 +74,8 @@ def _child(model_name, size):
     loss = step()
     t_first = time.perf_counter()
     print(json.dumps({"data_s": t_ready - start, "compile_s": t_compiled - t_ready,
-                      "first_call_s": t_first - t_compiled, "first_result_s": t_first - t_ready, "loss": loss}))
+                      "first_call_s": t_first - t_compiled, "first_result_s": t_first - t_ready, "loss": loss,
+                      "c_modules_compiled": cache.stats["compiles"], "c_modules_loaded": cache.stats["loads"]}))
 
 
 def child_env(compiledir, environ=None):

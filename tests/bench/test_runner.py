@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -23,13 +24,14 @@ def _has(module):
 
 
 @pytest.fixture
-def pinned(monkeypatch):
-    """One thread, already set in the environment (run() does not change this process's variables)."""
+def pinned(monkeypatch, tmp_path):
+    """One thread, already set in the environment (run() does not change this process's variables);
+    results go to the test's tmp_path, not the default bench-results/ in the working directory."""
     for var in runner.THREAD_VARS:
         monkeypatch.setenv(var, "1")
     torch = sys.modules.get("torch")
     threads = torch.get_num_threads() if torch is not None else None
-    yield ["--threads", "1", "--no-progress", "--no-compile-time"]
+    yield ["--threads", "1", "--no-progress", "--no-compile-time", "--out", str(tmp_path)]
     if threads is not None:
         torch.set_num_threads(threads)
 
@@ -99,6 +101,14 @@ def test_default_run_lists_the_default_models(pinned):
     assert len(runner.parse_args(["--model", "all"]).models) == 6
 
 
+def test_busy_machine_note():
+    assert runner.busy_note(2, loadavg=0.3, cores=2) is None
+    assert runner.busy_note(1, loadavg=5.0, cores=2) is None  # one thread does not wait on preempted peers
+    note = runner.busy_note(2, loadavg=3.6, cores=2)
+    assert "machine is busy (load average 3.6 on 2 cores)" in note and "--threads 1" in note
+    assert runner.parse_args([]).out == "bench-results"
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--model", "resnet"], "unknown model 'resnet'"),
     (["--frameworks", "jax"], "unknown framework 'jax'"),
@@ -110,7 +120,25 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
     assert info.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_cuda_without_a_symtensor_cuda_backend_is_a_clear_error(pinned, capsys):
+def test_cuda_without_a_gpu_exits_2_naming_the_problem(pinned, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "cuda_problem", lambda: "the CUDA driver reports no GPU")
+    status = runner.run(["--model", "logreg", "--size", "tiny", "--device", "cuda", *pinned])
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    assert "--device cuda: the CUDA driver reports no GPU; use --device cpu" in captured.err
+
+
+def test_cuda_problem_asks_the_driver():
+    problem = runner.cuda_problem()
+    if os.path.exists("/dev/nvidia0"):
+        assert problem is None or "GPU" in problem
+    else:  # no GPU on this machine: the real check must say so (this is what the CLI prints)
+        assert problem is not None and ("no CUDA driver" in problem or "no GPU" in problem
+                                        or "no usable GPU" in problem)
+
+
+def test_cuda_without_a_symtensor_cuda_backend_is_a_clear_error(pinned, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "cuda_problem", lambda: None)  # as if there were a GPU
     status = runner.run(["--model", "logreg", "--size", "tiny", "--device", "cuda", "--frameworks", "symtensor",
                          *pinned])
     err = capsys.readouterr().err
@@ -157,8 +185,10 @@ def test_model_with_a_missing_symtensor_op_is_skipped_not_crashed(pinned, monkey
     monkeypatch.setattr(runner, "get", lambda name: runner.REGISTRY[name])
     status = runner.run(["--model", "logreg", "--size", "tiny", "--steps", "2", "--frameworks", "symtensor",
                          "--out", str(tmp_path), *pinned])
-    out = capsys.readouterr().out
-    assert status == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert status == runner.EXIT_FAILED  # the only framework asked for did not run: nothing was measured
+    assert "nothing ran: every framework was skipped or failed" in captured.err
     entry = json.loads((tmp_path / "results.json").read_text())["models"][0]
     assert entry["frameworks"]["symtensor"]["status"] == "skipped"
     assert "symtensor has no symtensor.no_such_op yet" in entry["frameworks"]["symtensor"]["reason"]
@@ -177,6 +207,23 @@ def test_framework_that_fails_to_build_is_reported_and_the_run_exits_1(pinned, m
     out = capsys.readouterr().out
     assert status == runner.EXIT_FAILED
     assert "failed [1]" in out and "RuntimeError: kaboom" in out
+
+
+def test_symtensor_warnings_while_building_are_noted(pinned, monkeypatch, capsys):
+    model = get("logreg")
+    honest = model.builders["symtensor"]
+
+    def warns(cfg, params, batch, profile=False):
+        warnings.warn("symtensor: the C code of this function did not compile; running it with the Python linker")
+        return honest(cfg, params, batch, profile=profile)
+
+    monkeypatch.setitem(model.builders, "symtensor", warns)
+    status = runner.run(["--model", "logreg", "--size", "tiny", "--steps", "1", "--frameworks", "symtensor",
+                         *pinned])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "logreg/symtensor: warning: symtensor: the C code of this function did not compile" in out
+    assert "[1] logreg / symtensor: warning: symtensor: the C code" in out
 
 
 def test_skip_reasons_for_unsupported_and_missing_frameworks():
@@ -234,6 +281,7 @@ def test_compile_time_measurement_returns_numbers(monkeypatch, session_compiledi
         assert run["first_result_s"] > 0 and run["compile_s"] > 0 and run["process_wall_s"] > run["first_result_s"]
         assert run["first_result_s"] == pytest.approx(run["compile_s"] + run["first_call_s"])
         assert run["loss"] == pytest.approx(expected, rel=1e-6)
+        assert run["c_modules_compiled"] == 0  # the python linker compiles no C
 
 
 def test_child_env_keeps_other_flags():
@@ -247,6 +295,8 @@ def test_cold_c_compile_takes_longer_than_warm(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = timing.measure_compile("logreg", "tiny")
     assert result["cold"]["first_result_s"] > 2 * result["warm"]["first_result_s"]
+    assert result["cold"]["c_modules_compiled"] > 0 and result["warm"]["c_modules_compiled"] == 0
+    assert result["warm"]["c_modules_loaded"] > 0
 
 
 # ---------------------------------------------------------------- report
@@ -275,10 +325,28 @@ def test_table_gives_ratios_compile_times_and_skip_notes():
     assert lenet[3] == "skipped [1]" and lenet[4:6] == ["1.00", "-"]
     assert lines[-1] == "[1] lenet / pytensor: skipped: PyTensor has no conv2d"
     assert report.ratio(results["models"][0], "torch") == 0.5
+    results["models"][0]["compile"]["warm"]["c_modules_compiled"] = 3
+    results["models"][1]["compile"] = {"error": "RuntimeError: child failed\ntraceback"}
+    text = report.table(results)
+    assert "120.00 ms [1]" in text  # notes are numbered row by row
+    assert "[1] mlp: the warm compile missed the cache and compiled 3 C module(s)" in text
+    assert "failed [3]" in text and "[3] lenet: compile time not measured: RuntimeError: child failed" in text
+    assert [report.fmt_ratio(r) for r in (None, 2.0, 0.1, 0.00216)] == ["-", "2.00", "0.10", "0.0022"]
     assert "Test CPU (2 cores), threads 2" in report.header(results)
+    results["environment"]["loadavg"] = [1.52, 1.0, 0.5]
+    assert "Test CPU (2 cores, load 1.5), threads 2" in report.header(results)
 
 
 def test_plot_writes_a_png(tmp_path):
     path = tmp_path / "chart.png"
     report.plot(_results(), str(path))
     assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
+
+
+def test_report_cli_reprints_a_results_file(tmp_path, capsys):
+    path = tmp_path / "results.json"
+    report.write_json(_results(), str(path))
+    report.main([str(path)])
+    out = capsys.readouterr().out
+    assert out.startswith("2026-11-25T10:00:00+00:00  Test CPU (2 cores)")
+    assert out.splitlines()[1:] == report.table(_results()).splitlines()
