@@ -127,30 +127,93 @@ static inline ST_NN_T ST_NN(st_row_shift)(const char *x, npy_intp xs, const char
     return isfinite(m) ? m : (ST_NN_T)0;
 }
 
-/* out = softmax(x + b) (log_ = 0) or log_softmax(x + b) (log_ = 1) along the last axis. b may be NULL. */
+/* Fast path, for a contiguous row x and a bias b that is NULL, one value (bs == 0) or contiguous:
+ * o[j] = x[j] + b[j], returning the row's max (vectorized; a non-finite max sends the row to the exact path). */
+static inline ST_NN_T ST_NN(st_row_biased_max)(const ST_NN_T *x, const char *b, npy_intp bs, npy_intp k, ST_NN_T *o)
+{
+    ST_NN_T m = (ST_NN_T)(-INFINITY);
+    if (b != NULL && bs != 0) {
+        const ST_NN_T *bv = (const ST_NN_T *)b;
+#pragma omp simd reduction(max:m)
+        for (npy_intp j = 0; j < k; ++j) { const ST_NN_T v = x[j] + bv[j]; o[j] = v; m = v > m ? v : m; }
+    } else {
+        const ST_NN_T c = b != NULL ? *(const ST_NN_T *)b : (ST_NN_T)0;
+#pragma omp simd reduction(max:m)
+        for (npy_intp j = 0; j < k; ++j) { const ST_NN_T v = x[j] + c; o[j] = v; m = v > m ? v : m; }
+    }
+    return m;
+}
+
+/* Fast path: o[j] = exp(o[j] - m) (log_ = 0) or o[j] - m (log_ = 1), returning sum(exp(o[j] - m)). */
+static inline double ST_NN(st_row_shift_exp)(ST_NN_T *o, npy_intp k, ST_NN_T m, int log_)
+{
+    double sum = 0;
+    if (log_) {
+#pragma omp simd reduction(+:sum)
+        for (npy_intp j = 0; j < k; ++j) { o[j] -= m; sum += (double)ST_NN_EXP(o[j]); }
+    } else {
+#pragma omp simd reduction(+:sum)
+        for (npy_intp j = 0; j < k; ++j) { const ST_NN_T e = ST_NN_EXP(o[j] - m); o[j] = e; sum += (double)e; }
+    }
+    return sum;
+}
+
+/* Fast path: the shifted row (log_ = 1) becomes log_softmax, the exponentials (log_ = 0) softmax. */
+static inline void ST_NN(st_row_normalize)(ST_NN_T *o, npy_intp k, double sum, int log_)
+{
+    if (log_) {
+        const ST_NN_T ls = (ST_NN_T)log(sum);
+#pragma omp simd
+        for (npy_intp j = 0; j < k; ++j) o[j] -= ls;
+    } else {
+        const ST_NN_T inv = (ST_NN_T)(1.0 / sum);
+#pragma omp simd
+        for (npy_intp j = 0; j < k; ++j) o[j] *= inv;
+    }
+}
+
+/* Whether rows of x (and the bias) can take the fast path. */
+static inline int ST_NN(st_rows_contiguous)(PyArrayObject *x, const char *b, npy_intp bs)
+{
+    const int nd = PyArray_NDIM(x);
+    return PyArray_STRIDE(x, nd - 1) == (npy_intp)sizeof(ST_NN_T) && (b == NULL || bs == 0
+                                                                        || bs == (npy_intp)sizeof(ST_NN_T));
+}
+
+/* out = softmax(x + b) (log_ = 0) or log_softmax(x + b) (log_ = 1) along the last axis. b may be NULL.
+ * Rows whose values are all finite take a vectorized path; the others the exact one (same results). */
 static inline void ST_NN(st_softmax)(PyArrayObject *x, PyArrayObject *b, npy_intp bs, PyArrayObject *out, int log_)
 {
     const int nd = PyArray_NDIM(x);
     const npy_intp k = PyArray_DIM(x, nd - 1), xs = PyArray_STRIDE(x, nd - 1), rows = st_rows(x);
     const char *pb = b ? PyArray_BYTES(b) : NULL;
     ST_NN_T *po = (ST_NN_T *)PyArray_DATA(out);
+    const int fast = ST_NN(st_rows_contiguous)(x, pb, bs);
     if (k == 0) return;
     ST_FOR_ROWS(r, rows, rows * k > ST_OMP_THRESHOLD, {
         const char *px = st_row_ptr(x, r);
         ST_NN_T *o = po + r * k;
-        const ST_NN_T m = ST_NN(st_row_shift)(px, xs, pb, bs, k, NULL);
-        for (npy_intp j = 0; j < k; ++j) {
-            ST_NN_T v = *(const ST_NN_T *)(px + j * xs);
-            if (pb) v += *(const ST_NN_T *)(pb + j * bs);
-            o[j] = v - m;
+        int done = 0;
+        if (fast) {
+            const ST_NN_T m = ST_NN(st_row_biased_max)((const ST_NN_T *)px, pb, bs, k, o);
+            const double sum = isfinite(m) ? ST_NN(st_row_shift_exp)(o, k, m, log_) : NAN;
+            if (isfinite(sum)) { ST_NN(st_row_normalize)(o, k, sum, log_); done = 1; }
         }
-        double sum = 0;
-        for (npy_intp j = 0; j < k; ++j) sum += (double)ST_NN_EXP(o[j]);
-        if (log_) {
-            const ST_NN_T ls = (ST_NN_T)log(sum);
-            for (npy_intp j = 0; j < k; ++j) o[j] -= ls;
-        } else {
-            for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
+        if (!done) {
+            const ST_NN_T m = ST_NN(st_row_shift)(px, xs, pb, bs, k, NULL);
+            for (npy_intp j = 0; j < k; ++j) {
+                ST_NN_T v = *(const ST_NN_T *)(px + j * xs);
+                if (pb) v += *(const ST_NN_T *)(pb + j * bs);
+                o[j] = v - m;
+            }
+            double sum = 0;
+            for (npy_intp j = 0; j < k; ++j) sum += (double)ST_NN_EXP(o[j]);
+            if (log_) {
+                const ST_NN_T ls = (ST_NN_T)log(sum);
+                for (npy_intp j = 0; j < k; ++j) o[j] -= ls;
+            } else {
+                for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
+            }
         }
     });
 }
@@ -175,7 +238,8 @@ static inline void ST_NN(st_softmax_grad)(PyArrayObject *dy, PyArrayObject *sm, 
     });
 }
 
-/* Fused loss: nll[r] = -log_softmax(x + b)[r, label[r]], sm = softmax(x + b), am[r] = argmax(x + b)[r]. */
+/* Fused loss: nll[r] = -log_softmax(x + b)[r, label[r]], sm = softmax(x + b), am[r] = argmax(x + b)[r].
+ * Rows whose values are all finite take the vectorized path; the others the exact one. */
 static inline void ST_NN(st_xent_softmax)(PyArrayObject *x, PyArrayObject *b, npy_intp bs, const npy_intp *label,
                                           PyArrayObject *nll, PyArrayObject *sm, PyArrayObject *am)
 {
@@ -184,19 +248,38 @@ static inline void ST_NN(st_xent_softmax)(PyArrayObject *x, PyArrayObject *b, np
     const char *pb = PyArray_BYTES(b);
     ST_NN_T *pn = (ST_NN_T *)PyArray_DATA(nll), *ps = (ST_NN_T *)PyArray_DATA(sm);
     npy_int64 *pa = (npy_int64 *)PyArray_DATA(am);
+    const int fast = ST_NN(st_rows_contiguous)(x, pb, bs);
     ST_FOR_ROWS(r, rows, rows * k > ST_OMP_THRESHOLD, {
         const char *px = st_row_ptr(x, r);
         ST_NN_T *o = ps + r * k;
-        npy_intp amax = 0;
-        const ST_NN_T m = ST_NN(st_row_shift)(px, xs, pb, bs, k, &amax);
-        for (npy_intp j = 0; j < k; ++j)
-            o[j] = *(const ST_NN_T *)(px + j * xs) + *(const ST_NN_T *)(pb + j * bs) - m;
-        double sum = 0;
-        for (npy_intp j = 0; j < k; ++j) sum += (double)ST_NN_EXP(o[j]);
-        const ST_NN_T ls = (ST_NN_T)log(sum);
-        pn[r] = -(o[label[r]] - ls);
-        for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
-        pa[r] = (npy_int64)amax;
+        int done = 0;
+        if (fast) {
+            const ST_NN_T m = ST_NN(st_row_biased_max)((const ST_NN_T *)px, pb, bs, k, o);
+            if (isfinite(m)) {
+                npy_intp amax = 0;
+                while (o[amax] != m) ++amax;  /* the first max (no NaN in the row when the sum is finite) */
+                const ST_NN_T picked = o[label[r]] - m;
+                const double sum = ST_NN(st_row_shift_exp)(o, k, m, 0);
+                if (isfinite(sum)) {
+                    pn[r] = -(picked - (ST_NN_T)log(sum));
+                    ST_NN(st_row_normalize)(o, k, sum, 0);
+                    pa[r] = (npy_int64)amax;
+                    done = 1;
+                }
+            }
+        }
+        if (!done) {
+            npy_intp amax = 0;
+            const ST_NN_T m = ST_NN(st_row_shift)(px, xs, pb, bs, k, &amax);
+            for (npy_intp j = 0; j < k; ++j)
+                o[j] = *(const ST_NN_T *)(px + j * xs) + *(const ST_NN_T *)(pb + j * bs) - m;
+            double sum = 0;
+            for (npy_intp j = 0; j < k; ++j) sum += (double)ST_NN_EXP(o[j]);
+            const ST_NN_T ls = (ST_NN_T)log(sum);
+            pn[r] = -(o[label[r]] - ls);
+            for (npy_intp j = 0; j < k; ++j) o[j] = (ST_NN_T)((double)ST_NN_EXP(o[j]) / sum);
+            pa[r] = (npy_int64)amax;
+        }
     });
 }
 
