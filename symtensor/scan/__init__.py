@@ -7,7 +7,7 @@
 
 from symtensor.scan.basic import OrderedUpdates, foldl, foldr, map, reduce, scan, until  # noqa: F401,A004
 from symtensor.scan.op import Scan  # noqa: F401
-from symtensor.scan import rewriting  # noqa: F401  (registers the scan rewrites)
+from symtensor.scan import pushout, rewriting  # noqa: F401  (register the scan rewrites)
 
 for _helper in (until, map, reduce, foldl, foldr, OrderedUpdates, Scan):
     setattr(scan, _helper.__name__, _helper)

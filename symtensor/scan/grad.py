@@ -33,7 +33,7 @@ from symtensor.scalar.math import Second
 from symtensor.scan.parts import NitSot, NonSeq, ScanParts, Seq, State
 from symtensor.tensor import basic as tb
 from symtensor.tensor import math as tm
-from symtensor.tensor.elemwise import Elemwise
+from symtensor.tensor.elemwise import DimShuffle, Elemwise
 from symtensor.tensor.join import concatenate
 from symtensor.tensor.subtensor import inc_subtensor, set_subtensor
 from symtensor.tensor.type import TensorType
@@ -56,6 +56,8 @@ def is_zeros(g):
         value = node.inputs[0]
     else:
         return False
+    while value.owner is not None and isinstance(value.owner.op, DimShuffle):
+        value = value.owner.inputs[0]  # second(x, DimShuffle{x,x}(0.0)): how zeros_like(x) comes out
     return isinstance(value, Constant) and not np.any(value.data)
 
 
@@ -220,7 +222,10 @@ def scan_l_op(op, inputs, outputs, output_grads):
     result = [disconnected()]
     for k, q in enumerate(parts.seqs):
         if k in dx:
-            rows = outs[n_bw_states + dx[k]][::-1]
+            rows = outs[n_bw_states + dx[k]]
+            # after no step, the output's unknown lengths are 0: give it the sequence's row shape
+            rows = rows.reshape((rows.shape[0],) + tuple(q.outer.shape[d] for d in range(1, q.outer.ndim)),
+                                ndim=q.outer.ndim)[::-1]
             result.append(set_subtensor(tb.zeros_like(q.outer)[n - nb:n], rows))
         else:
             result.append(_missing(op, 1 + k, q.outer, grad_of.get(x_in[k])))

@@ -10,6 +10,9 @@
   (``out[-1]``, ``out[-k:]``) keeps only those rows (at least its taps' worth) in a circular buffer
   instead of the whole history. The gradient is built before rewriting, so a history it reads is
   a use that keeps the full output.
+
+``symtensor.scan.pushout`` holds the rewrites that turn per-step products into one product over
+all steps (input projections before the loop, weight-gradient sums after it).
 """
 
 from symtensor.graph.basic import Constant, ancestors, clone_replace, io_toposort
@@ -23,18 +26,27 @@ from symtensor.tensor.subtensor import Subtensor
 
 # ---------------------------------------------------------------------- loop-invariant code motion
 
-def _invariants(parts):
-    """Inner variables computed from non-sequences and constants only (outputs of such nodes)."""
+def invariant_variables(parts):
+    """Inner variables that are the same at every step: non-sequences, constants, and what is computed
+    from them only."""
     ins, outs = parts.inner_inputs(), parts.inner_outputs()
     invariant = {ns.inner for ns in parts.nonseqs}
+    for node in io_toposort(ins, outs):
+        if node.inputs and all(i in invariant or isinstance(i, Constant) for i in node.inputs):
+            invariant.update(node.outputs)
+    return invariant
+
+
+def _invariants(parts):
+    """Inner variables computed from non-sequences (and constants) only: the outputs of such nodes that
+    read at least one non-sequence or such output (constants alone are constant folding's job)."""
+    ins, outs = parts.inner_inputs(), parts.inner_outputs()
+    invariant = invariant_variables(parts)
     computed = set()
     for node in io_toposort(ins, outs):
-        if not node.inputs or not all(i in invariant or isinstance(i, Constant) for i in node.inputs):
-            continue
-        if not any(i in invariant for i in node.inputs):
-            continue  # constants only: constant folding's job
-        invariant.update(node.outputs)
-        computed.update(node.outputs)
+        if node.outputs[0] in invariant and any(i in invariant and not isinstance(i, Constant)
+                                                and (i.owner is None or i in computed) for i in node.inputs):
+            computed.update(node.outputs)
     return computed
 
 

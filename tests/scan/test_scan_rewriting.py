@@ -26,9 +26,11 @@ def fired(f, name):
 def test_invariant_computation_moves_out_of_the_loop(rng):
     W = T.dmatrix("W")
     xs = T.dmatrix("xs")
-    out, _ = st.scan(lambda x, W: T.tanh(T.dot(x, T.exp(W.T) * 2)), sequences=xs, non_sequences=W)
-    f = st.function([xs, W], out, mode=PY)
-    ref = st.function([xs, W], out, mode=PY.excluding("scan_pushout_invariants"))
+    h0 = T.dvector("h0")
+    out, _ = st.scan(lambda x, h, W: T.tanh(T.dot(h, T.exp(W.T) * 2) + x), sequences=xs, outputs_info=h0,
+                     non_sequences=W)
+    f = st.function([xs, h0, W], out, mode=PY)
+    ref = st.function([xs, h0, W], out, mode=PY.excluding("scan_pushout_invariants"))
     assert fired(f, "scan_pushout_invariants") >= 1 and fired(ref, "scan_pushout_invariants") == 0
     (op,) = scan_ops(f)
     inner_ops = " ".join(str(n.op) for n in io_toposort(op.inner_inputs, op.inner_outputs))
@@ -36,12 +38,17 @@ def test_invariant_computation_moves_out_of_the_loop(rng):
     ref_ops = " ".join(str(n.op) for n in io_toposort(op_ref.inner_inputs, op_ref.inner_outputs))
     # exp, the transpose and the product by 2 ran in the loop before; now only the per-step work is left
     assert "exp" in ref_ops and "exp" not in inner_ops
-    assert not _invariants(ScanParts.from_node(f.maker.fgraph.outputs[0].owner))
+    (node,) = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Scan)]
+    assert not _invariants(ScanParts.from_node(node))
     assert len(io_toposort(op.inner_inputs, op.inner_outputs)) < len(io_toposort(op_ref.inner_inputs,
                                                                                     op_ref.inner_outputs))
-    xv, wv = rng.standard_normal((4, 3)), rng.standard_normal((2, 3))
-    np.testing.assert_allclose(f(xv, wv), ref(xv, wv))
-    np.testing.assert_allclose(f(xv, wv), np.tanh(xv @ (np.exp(wv.T) * 2)))
+    xv, hv, wv = rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal((3, 3))
+    np.testing.assert_allclose(f(xv, hv, wv), ref(xv, hv, wv))
+    want, h = [], hv
+    for x in xv:
+        h = np.tanh(h @ (np.exp(wv.T) * 2) + x)
+        want.append(h)
+    np.testing.assert_allclose(f(xv, hv, wv), want)
 
 
 def test_only_the_last_value_keeps_one_row(rng):
