@@ -1,7 +1,10 @@
 """Elementwise fusion: a tree of Elemwise nodes becomes one Elemwise over a Composite.
 
 An Elemwise input is absorbed when this node is its only client (so nothing
-is computed twice) and the fused node stays under ``MAX_INPUTS`` inputs.
+is computed twice) and the fused node stays under ``MAX_INPUTS`` inputs. A
+cheap one (a comparison, add, switch...) read by several nodes is recomputed
+inside each of them instead: writing and re-reading its array costs more than
+the arithmetic (relu's mask feeds both the forward switch and the gradient).
 Size-1 constants are inlined as scalar constants. Running the rewrite to a
 fixed point fuses whole chains and trees.
 """
@@ -21,37 +24,50 @@ from symtensor.tensor.rewriting.pipeline import register
 MAX_INPUTS = 32
 
 
+#: scalar ops cheap enough to recompute in every fused consumer of a shared node
+_CHEAP = (ts.Add, ts.Sub, ts.Mul, ts.Neg, ts.Abs, ts.Maximum, ts.Minimum, ts.LT, ts.GT, ts.LE, ts.GE, ts.EQ,
+          ts.NEQ, ts.Switch, ts.Second, ts.Identity, ts.Cast)
+
+
 def _absorbable(fgraph, var, out_ndim):
+    """'own' when only this consumer reads ``var``, 'recompute' when it is cheap and shared, else None."""
     node = var.owner
-    return (node is not None and isinstance(node.op, Elemwise) and len(node.outputs) == 1
-            and not node.op.destroy_map and var.ndim == out_ndim
-            and len(fgraph.clients.get(var, ())) == 1 and var not in fgraph.outputs)
+    if not (node is not None and isinstance(node.op, Elemwise) and len(node.outputs) == 1
+            and not node.op.destroy_map and var.ndim == out_ndim and var not in fgraph.outputs):
+        return None
+    if len(fgraph.clients.get(var, ())) == 1:
+        return "own"
+    return "recompute" if isinstance(node.op.scalar_op, _CHEAP) else None
 
 
 def fuse_node(fgraph, node):
-    """Fuse ``node`` with the tree of Elemwise nodes that feed only it; returns the new output or None."""
+    """Fuse ``node`` with the tree of Elemwise nodes that feed only it (and cheap shared ones, recomputed);
+    returns the new output or None."""
     if len(node.outputs) != 1 or node.op.destroy_map:
         return None
     out = node.outputs[0]
     outer_inputs = []
     scalar_of = {}
     absorbed = 0
-    # iterative post-order walk (graphs can be thousands of nodes deep)
-    stack = [(node.outputs[0], True, False)]
+    # iterative post-order walk (graphs can be thousands of nodes deep); inside a recomputed node,
+    # the inputs stay outer inputs (only the cheap node itself is computed twice)
+    stack = [(node.outputs[0], "top", False)]
     while stack:
-        var, top, expanded = stack.pop()
+        var, how, expanded = stack.pop()
         if var in scalar_of:
             continue
         inner = var.owner
-        absorb = top or (_absorbable(fgraph, var, out.ndim) and len(outer_inputs) + len(inner.inputs) <= MAX_INPUTS)
-        if not absorb:
+        if how is None and len(outer_inputs) + len(inner.inputs if inner else ()) <= MAX_INPUTS:
+            how = _absorbable(fgraph, var, out.ndim)
+        if how is None or how == "outer":
             scalar_of[var] = _scalar_input(var, outer_inputs)
             continue
         if not expanded:
-            stack.append((var, top, True))
-            stack.extend((i, False, False) for i in reversed(inner.inputs) if i not in scalar_of)
+            stack.append((var, how, True))
+            below = "outer" if how == "recompute" else None
+            stack.extend((i, below, False) for i in reversed(inner.inputs) if i not in scalar_of)
             continue
-        if not top:
+        if how != "top":
             absorbed += 1
         scalar_of[var] = _apply_scalar(inner.op.scalar_op, [scalar_of[i] for i in inner.inputs])
     if not absorbed or not outer_inputs:

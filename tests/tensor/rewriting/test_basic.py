@@ -89,6 +89,21 @@ def test_fusion_keeps_intermediates_with_other_clients(rng):
         np.testing.assert_allclose(got, want)
 
 
+def test_cheap_shared_node_is_recomputed_in_each_consumer(rng):
+    """relu's mask x > 0 feeds the forward switch and the gradient: both fuse it, no mask array is kept,
+    while an expensive shared node (tanh above) is still computed once."""
+    x = T.dmatrix("x")
+    y = T.nnet.relu(x)
+    g = st.grad((y ** 2).sum(), x)
+    f, ref = compile_both([x], [y, g])
+    ops = [n.op for n in nodes(f) if isinstance(n.op, Elemwise)]
+    assert not any(str(op) == "Elemwise{gt}" for op in ops), [str(op) for op in ops]
+    a = rng.normal(size=(3, 4))
+    for got, want in zip(f(a), ref(a)):
+        np.testing.assert_allclose(got, want)
+    np.testing.assert_allclose(f(a)[1], 2 * np.maximum(a, 0))
+
+
 def test_fusion_with_broadcasting(rng):
     x = T.dmatrix("x")
     b = T.dvector("b")
