@@ -1,6 +1,6 @@
 """C kernels for views, indexing and the small shape ops of an MLP graph (Subtensor, IncSubtensor,
 AdvancedSubtensor1/AdvancedIncSubtensor1, coordinate AdvancedSubtensor/AdvancedIncSubtensor, Alloc, Join,
-MakeVector, ARange, Rebroadcast, SpecifyShape, TensorFromScalar/ScalarFromTensor).
+MakeVector, ARange, Rebroadcast, SpecifyShape, TensorFromScalar/ScalarFromTensor, SliceLength).
 
 The loops live in ``c_code/st_index.h``; these generators only pass the
 node's constant facts (index entries, broadcast patterns, dtypes, names).
@@ -14,7 +14,7 @@ from symtensor.tensor.basic import Alloc, MakeVector, Rebroadcast, ScalarFromTen
 from symtensor.tensor.extra_ops import ARange
 from symtensor.tensor.join import Join
 from symtensor.tensor.shape import SpecifyShape
-from symtensor.tensor.subtensor import SYMBOLIC, IncSubtensor, Subtensor
+from symtensor.tensor.subtensor import SYMBOLIC, IncSubtensor, SliceLength, Subtensor
 
 _INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
@@ -221,3 +221,15 @@ def _scalar_copy(node, ins, outs):
 
 
 register(TensorFromScalar, ScalarFromTensor)(_scalar_copy)
+
+
+@register(SliceLength)
+def slice_length_kernel(node, ins, outs):
+    parts, it = [], iter(ins[1:])
+    for none in node.op.none_mask:
+        parts += ["0", "0"] if none else ["1", f"st_scalar_i64({next(it)})"]
+    return ["npy_intp start, step, len;",
+            f"if (st_slice_indices((npy_intp)st_scalar_i64({ins[0]}), {', '.join(parts)}, &start, &step, &len) < 0) "
+            "return -1;",
+            f"if (st_prepare_output(&{outs[0]}, 0, NULL, NPY_INT64) < 0) return -1;",
+            f"*(npy_int64 *)PyArray_DATA(ST_ARR({outs[0]})) = (npy_int64)len;"]

@@ -10,6 +10,7 @@ from helpers import assert_same_results, c_op_names, compile_c_and_py
 from symtensor.compile.mode import Mode
 from symtensor.link.c import compiler
 from symtensor.tensor.basic import scalar_from_tensor, tensor_from_scalar
+from symtensor.tensor.subtensor import slice_length
 
 pytestmark = pytest.mark.skipif(not compiler.compiler_available(), reason="no C compiler on this machine")
 
@@ -212,3 +213,15 @@ def test_rebroadcast_specify_shape_and_scalars(rng):
         fc(np.ones((2, 3)), a[0], 1.0)
     with pytest.raises(ValueError, match=r"specify_shape: expected shape \(None, 3\), got \(1, 4\)"):
         fc(np.ones((1, 4)), np.ones(4), 1.0)
+
+
+def test_slice_length_runs_in_c_and_matches_python():
+    n, start, stop, step = T.lscalars("n", "start", "stop", "step")
+    lengths = [slice_length(n, start, stop, step), slice_length(n, None, stop, step), slice_length(n, start, None, None),
+               slice_length(n, None, None, step)]
+    fc, fp = compile_c_and_py([n, start, stop, step], lengths)
+    assert "SliceLength" in c_op_names(fc)
+    for args in [(10, 2, 8, 3), (10, -3, -12, -2), (5, 7, 1, 1), (0, 0, 0, 1), (6, 100, -100, -1), (6, -100, 100, 4)]:
+        assert_same_results(fc, fp, *[np.array(a) for a in args])
+    with pytest.raises(ValueError, match="step cannot be zero"):
+        fc(5, 0, 1, 0)
