@@ -183,6 +183,10 @@ register("canonicalize", "fast_run", name="sub_to_add")(pattern(
     (add, "x", (neg, "y")), "sub_to_add"))
 
 
+for _phase in ("canonicalize", "specialize"):  # specialize's own rewrites can stack negations again
+    register(_phase, "fast_run", name=f"double_neg_{_phase}")(pattern((neg, (neg, "x")), "x", "double_neg"))
+
+
 def _factors(var, scalar_cls):
     node = elemwise_node(var, scalar_cls)
     return list(node.inputs) if node is not None else [var]

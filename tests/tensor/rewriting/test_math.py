@@ -263,3 +263,10 @@ def test_canonical_form_is_stable_under_the_whole_pipeline(rng):
     expr = (x - y) * 2 * 3 - (1 - x) / 5 + x ** 3 - (-y) * (-1)
     f = check_same([x, y], expr, [rng.normal(size=(2, 3)), rng.normal(size=(2, 3))], mode=FAST_RUN)
     assert len(f.maker.fgraph.toposort()) == 1  # fused after the algebra
+
+
+def test_double_negation_disappears():
+    x = T.dvector("x")
+    f = st.function([x], -(-(x * 3)), mode=Mode(linker="py", optimizer="fast_run"))
+    assert not any("neg" in str(n.op) for n in f.maker.fgraph.toposort())
+    np.testing.assert_allclose(f(np.array([1.0, -2.0])), [3.0, -6.0])
