@@ -37,7 +37,12 @@ def _absorbable(fgraph, var, out_ndim):
         return None
     if len(fgraph.clients.get(var, ())) == 1:
         return "own"
-    return "recompute" if isinstance(node.op.scalar_op, _CHEAP) else None
+    if not isinstance(node.op.scalar_op, _CHEAP):
+        return None
+    # reading a view from several places gives the in-place pass orderings it cannot always honour
+    if any(i.owner is not None and getattr(i.owner.op, "view_map", None) for i in node.inputs):
+        return None
+    return "recompute"
 
 
 def fuse_node(fgraph, node):
