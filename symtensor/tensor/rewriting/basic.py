@@ -218,3 +218,31 @@ def subtensor_of_make_vector(fgraph, node):
         new = tb.MakeVector(x.owner.op.dtype)(*chosen)
         return [same_type_or_none(new, node.outputs[0])]
     return None
+
+
+def _shape_of(dims, var):
+    """Whether ``dims`` are exactly Shape_i(var, 0), Shape_i(var, 1), ..."""
+    return len(dims) == var.ndim and all(
+        d.owner is not None and isinstance(d.owner.op, Shape_i) and d.owner.op.i == axis and d.owner.inputs[0] is var
+        for axis, d in enumerate(dims))
+
+
+@register("specialize", "fast_run")
+@node_rewriter([tb.Alloc])
+def alloc_of_shape_to_fill(fgraph, node):
+    """alloc(c, *shape of w) -> fill(w, c) for a broadcastable fill value c: an elementwise op that fusion
+    folds into its consumer, so the array is never written (the gradient of a sum allocates its ones so)."""
+    value, dims = node.inputs[0], node.inputs[1:]
+    if not dims or not all(value.broadcastable) or dims[0].owner is None or not isinstance(dims[0].owner.op, Shape_i):
+        return None
+    like = dims[0].owner.inputs[0]
+    if not _shape_of(dims, like):
+        return None
+    out = node.outputs[0]
+    if value.ndim < out.ndim:
+        value = value.dimshuffle(["x"] * (out.ndim - value.ndim) + list(range(value.ndim)))
+    filled = tb.fill(like, value)
+    if filled.dtype != out.dtype:
+        filled = tb.cast(filled, out.dtype)
+    new = same_type_or_none(filled, out)
+    return None if new is None else [new]

@@ -164,3 +164,14 @@ def test_optimizer_none_flag_turns_rewriting_off(rng):
     assert len(nodes(f)) >= 3 and not any("Composite" in str(n.op) for n in nodes(f))
     a = rng.normal(size=(2, 2))
     np.testing.assert_allclose(f(a), np.exp(a) * 2 + 1)
+
+
+def test_allocated_ones_of_a_gradient_fuse_into_their_consumer(rng):
+    """grad(sum(f(x))) allocates ones of x's shape; they become a fill that fusion folds away."""
+    x = T.dmatrix("x")
+    g = st.grad((T.tanh(x) * 3).sum(), x)
+    f, ref = compile_both([x], g)
+    assert [type(n.op).__name__ for n in nodes(f)] == ["Elemwise"], [str(n) for n in nodes(f)]
+    a = rng.normal(size=(3, 4))
+    np.testing.assert_allclose(f(a), ref(a))
+    np.testing.assert_allclose(f(a), 3 * (1 - np.tanh(a) ** 2))
