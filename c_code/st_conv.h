@@ -1,17 +1,20 @@
-/* symtensor C runtime: 2-d convolution (AbstractConv2d and its two gradients) by im2col + BLAS gemm.
+/* symtensor C runtime: 2-d convolution (AbstractConv2d and its two gradients) by im2col + matrix products.
  *
  * Used by symtensor/link/c/kernels_conv.py. Images are (batch, channels, rows, cols), filters
  * (out_channels, channels / groups, krows, kcols), both C-contiguous here (the entry points copy
- * strided or other-dtype operands once). For a chunk of the batch and one group, im2col lays the
- * kernel-sized windows out as a K x (n * P) matrix (K = channels per group * krows * kcols, P = output
- * pixels per image), so each layer is one large gemm per chunk instead of one small gemm per image:
- *   forward        out_g (Og x nP)  = W_g (Og x K) . col (K x nP)
- *   grad weights   dW_g  (Og x K)  += top_g (Og x nP) . col^T
- *   grad inputs    col   (K x nP)   = W_g^T . top_g (Og x nP),  then col2im scatters col into d img
- * BLAS threads the gemms; OpenMP runs the window copies over (image, channel) planes. filter_flip
- * (true convolution) flips the kernel once into a scratch buffer. Scratch memory is one buffer per
- * module that grows to the largest request (the GIL serializes calls), so steady-state steps do not
- * allocate; requests above ST_CONV_KEEP_MAX bytes are allocated and freed per call.
+ * strided or other-dtype operands once). For one image and one group, im2col lays the kernel-sized
+ * windows out as a K x P matrix (K = channels per group * krows * kcols, P = output pixels), and
+ *   forward        out_g (Og x P)  = W_g (Og x K) . col (K x P)
+ *   grad weights   dW_g  (Og x K) += top_g (Og x P) . col^T
+ *   grad inputs    col   (K x P)   = W_g^T . top_g (Og x P),  then col2im scatters col into d img
+ * The work is split over OpenMP threads once per call (one parallel region, so one synchronization): by
+ * image, and by slices of output pixels when the batch is smaller than the thread count. Each thread
+ * runs its products with st_gemm.h on its own scratch, not through SciPy's BLAS (see st_gemm.h for why);
+ * the weight gradient sums one partial per thread at the end. im2col writes the windows straight into
+ * st_gemm's packed panels, through index tables computed once per call, and the filters are packed once
+ * per call (flipped first for a true convolution). Scratch memory is one buffer per module that grows to
+ * the largest request (the GIL serializes calls), so steady-state steps do not allocate; requests above
+ * ST_CONV_KEEP_MAX bytes are allocated and freed per call.
  *
  * The per-dtype functions are instantiated for float32 (_f32) and float64 (_f64) by including this
  * header again with ST_CV_T defined.
@@ -21,8 +24,11 @@
 #define ST_CONV_H
 
 #include "st_runtime.h"
-#include "st_blas.h"
 #include "st_index.h"
+#include "st_gemm.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* gcc turns copy loops into memcpy/memset calls, which cost more than the loop for the short rows here */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -31,9 +37,19 @@
 #define ST_CONV_NO_LIBCALLS
 #endif
 
-/* col buffers are sized for at most this many bytes per batch chunk (at least one image) */
-#define ST_CONV_CHUNK_BYTES ((size_t)1 << 20)
+/* Entry points are called from every conv node of a module: never inline them (a module with many conv nodes
+ * would otherwise compile one copy of the whole convolution per node). */
+#if defined(__GNUC__) || defined(__clang__)
+#define ST_CONV_API static __attribute__((noinline))
+#else
+#define ST_CONV_API static
+#endif
+
 #define ST_CONV_KEEP_MAX ((size_t)512 << 20)
+/* multiply-adds below which a call stays on one thread (a parallel region costs a few microseconds) */
+#define ST_CONV_PAR_WORK ((double)(1 << 19))
+/* memory for the weight gradient's partial sums (beyond one per thread) */
+#define ST_CONV_PARTS_BYTES ((size_t)32 << 20)
 
 /* What the op fixes at code-generation time. mode: 0 explicit padding (pad = top, bottom, left, right),
  * 1 'full', 2 'half'. Shape hints: -1 where free. */
@@ -47,34 +63,108 @@ typedef struct {
     npy_intp B, C, H, W, O, kh, kw, OH, OW;
     npy_intp pt, pl;
     int sh, sw, dh, dw, G, flip;
+    int interior;  /* every window lies inside the image (no padding is read) */
 } st_conv_geom;
 
-static char *st_conv_keep = NULL;
+/* Bytes rounded up to whole cache lines (per-thread scratch areas start on their own line). */
+static inline size_t st_conv_lines(size_t bytes)
+{
+    return (bytes + 63) & ~(size_t)63;
+}
+
+static char *st_conv_keep = NULL;       /* 64-byte aligned start of the kept buffer */
+static void *st_conv_keep_raw = NULL;   /* what malloc returned for it */
 static size_t st_conv_keep_size = 0;
 
+/* 64-byte aligned scratch of at least `bytes`; give it back with st_conv_release. A block that is not the
+ * kept buffer remembers malloc's pointer in the word before it. */
 static void *st_conv_alloc(size_t bytes)
 {
-    if (bytes == 0) bytes = 1;
+    bytes = st_conv_lines(bytes ? bytes : 1);
     if (bytes <= st_conv_keep_size) return st_conv_keep;
-    if (bytes > ST_CONV_KEEP_MAX) return malloc(bytes);
-    free(st_conv_keep);
-    st_conv_keep = (char *)malloc(bytes);
+    if (bytes > ST_CONV_KEEP_MAX) {
+        void *raw = malloc(bytes + 64 + sizeof(void *));
+        if (raw == NULL) return NULL;
+        char *p = (char *)(((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63);
+        ((void **)p)[-1] = raw;
+        return p;
+    }
+    free(st_conv_keep_raw);
+    st_conv_keep_raw = malloc(bytes + 64);
+    st_conv_keep = st_conv_keep_raw ? (char *)(((uintptr_t)st_conv_keep_raw + 63) & ~(uintptr_t)63) : NULL;
     st_conv_keep_size = st_conv_keep ? bytes : 0;
     return st_conv_keep;
 }
 
 static void st_conv_release(void *p)
 {
-    if (p != NULL && p != (void *)st_conv_keep) free(p);
+    if (p != NULL && p != (void *)st_conv_keep) free(((void **)p)[-1]);
 }
 
-/* Images per chunk so that a K x (n * P) buffer of itemsize stays under ST_CONV_CHUNK_BYTES. */
-static inline npy_intp st_conv_chunk(npy_intp B, npy_intp K, npy_intp P, size_t itemsize)
+/* im2col by index tables: element (kk, pix) of the window matrix col (K x P) is x[pix_off + kk_off] when row
+ * pix_r + kk_r lies in [0, H) and column pix_c + kk_c in [0, W), and 0 otherwise (the window reaches into
+ * the padding). A table holds off, r, c of n entries, then `pad` more that are never valid. */
+typedef struct { npy_intp *off, *r, *c; } st_conv_index;
+
+/* How a call splits its work: `items` = batch x `slices` pieces (each image's output pixels cut into slices of
+ * `chunk`, a multiple of `align`, when there are fewer images than threads), run on `threads` threads; one
+ * thread when the work (multiply-adds) is small. With slicing off (align = 0), one item per image. A sum over
+ * the items (the weight gradient) is taken in `parts` fixed runs of items. */
+typedef struct { int threads; npy_intp slices, chunk, parts; } st_conv_plan;
+
+static st_conv_plan st_conv_split(npy_intp batch, npy_intp pixels, npy_intp align, double work)
 {
-    size_t per = (size_t)(K > 0 ? K : 1) * (size_t)(P > 0 ? P : 1) * itemsize;
-    npy_intp n = (npy_intp)(ST_CONV_CHUNK_BYTES / per);
-    if (n < 1) n = 1;
-    return n < B ? n : (B > 0 ? B : 1);
+    st_conv_plan p = {1, 1, pixels, 1};
+#ifdef _OPENMP
+    const int max = omp_get_max_threads();
+    if (work < ST_CONV_PAR_WORK || max < 2 || batch < 1 || pixels < 1) return p;
+    if (batch < max && align > 0) {
+        const npy_intp want = (max + batch - 1) / batch, per = (pixels + want - 1) / want;
+        p.chunk = (per + align - 1) / align * align;
+        p.slices = (pixels + p.chunk - 1) / p.chunk;
+    }
+    const npy_intp items = batch * p.slices;
+    p.threads = items < max ? (int)items : max;
+    p.parts = items < 8 * (npy_intp)p.threads ? items : 8 * (npy_intp)p.threads;
+#else
+    (void)batch; (void)align; (void)work;
+#endif
+    return p;
+}
+
+/* Run fn(ctx, thread, threads) on up to nt threads (one parallel region); threads may be fewer than nt. */
+typedef void (*st_conv_worker)(void *ctx, int thread, int threads);
+
+static void st_conv_run(int nt, st_conv_worker fn, void *ctx)
+{
+#ifdef _OPENMP
+    if (nt > 1) {
+        #pragma omp parallel num_threads(nt)
+        fn(ctx, omp_get_thread_num(), omp_get_num_threads());
+        return;
+    }
+#endif
+    fn(ctx, 0, 1);
+}
+
+/* The next item for the calling thread, or -1 when all `items` are taken. Items are handed out one at a time
+ * from a shared counter rather than split evenly up front: on a busy machine one thread of a region can lose
+ * its core for milliseconds, and the others then take over its share. */
+static inline npy_intp st_conv_next(npy_intp *counter, npy_intp items)
+{
+    npy_intp i;
+#ifdef _OPENMP
+    #pragma omp atomic capture
+#endif
+    i = (*counter)++;
+    return i < items ? i : -1;
+}
+
+/* The entries [start, ...) of an index table. */
+static inline st_conv_index st_conv_index_from(const st_conv_index *t, npy_intp start)
+{
+    st_conv_index v = {t->off + start, t->r + start, t->c + start};
+    return v;
 }
 
 /* First output column j whose input column j * s + off lies at or after 0 (resp. at or after W). */
@@ -125,7 +215,41 @@ static int st_conv_geometry(const st_conv_params *p, const npy_intp *img, const 
                      (long)g->H, (long)g->W);
         return -1;
     }
+    g->interior = pt == 0 && pl == 0 && (g->OH - 1) * g->sh + span_h <= g->H && (g->OW - 1) * g->sw + span_w <= g->W;
     return 0;
+}
+
+/* An index table over `buf` (3 * (n + pad) entries); the `pad` entries past n are never valid. */
+static void st_conv_index_init(st_conv_index *t, npy_intp *buf, npy_intp n, npy_intp pad)
+{
+    t->off = buf;
+    t->r = buf + n + pad;
+    t->c = buf + 2 * (n + pad);
+    for (npy_intp e = n; e < n + pad; ++e) {
+        t->off[e] = 0;
+        t->r[e] = t->c[e] = -((npy_intp)1 << 40);
+    }
+}
+
+/* Pixel pix = (i, j) of the output: the window's top-left corner. Row kk = (c, u, v): the offset inside it. */
+static void st_conv_index_fill(const st_conv_geom *g, st_conv_index *pix, st_conv_index *kk)
+{
+    for (npy_intp i = 0; i < g->OH; ++i)
+        for (npy_intp j = 0; j < g->OW; ++j) {
+            const npy_intp e = i * g->OW + j, r = i * g->sh - g->pt, c = j * g->sw - g->pl;
+            pix->r[e] = r;
+            pix->c[e] = c;
+            pix->off[e] = r * g->W + c;
+        }
+    const npy_intp Cg = g->C / g->G;
+    for (npy_intp ch = 0; ch < Cg; ++ch)
+        for (npy_intp u = 0; u < g->kh; ++u)
+            for (npy_intp v = 0; v < g->kw; ++v) {
+                const npy_intp e = (ch * g->kh + u) * g->kw + v;
+                kk->r[e] = u * g->dh;
+                kk->c[e] = v * g->dw;
+                kk->off[e] = ch * g->H * g->W + kk->r[e] * g->W + kk->c[e];
+            }
 }
 
 /* The spatial lengths held by a shape vector (any integer dtype, 2 entries). */
@@ -171,27 +295,26 @@ static inline int st_conv_check_top(const st_conv_geom *g, PyArrayObject *top, c
 
 #define ST_CV_T npy_float32
 #define ST_CV(name) name##_f32
-#define ST_CV_GEMM st_blas.sgemm
+#define ST_GM(name) name##_f32
 #include "st_conv.h"
 #undef ST_CV_T
 #undef ST_CV
-#undef ST_CV_GEMM
+#undef ST_GM
 
 #define ST_CV_T npy_float64
 #define ST_CV(name) name##_f64
-#define ST_CV_GEMM st_blas.dgemm
+#define ST_GM(name) name##_f64
 #include "st_conv.h"
 #undef ST_CV_T
 #undef ST_CV
-#undef ST_CV_GEMM
+#undef ST_GM
 
 /* ---------------------------------------------------------------- the kernels' entry points */
 
 /* out = AbstractConv2d(img, kern) */
-static int st_conv2d_forward(PyObject *img_slot, PyObject *kern_slot, PyObject **out, const st_conv_params *p,
-                             int typenum, const char *opname)
+ST_CONV_API int st_conv2d_forward(PyObject *img_slot, PyObject *kern_slot, PyObject **out, const st_conv_params *p,
+                                  int typenum, const char *opname)
 {
-    if (st_blas_load() < 0) return -1;
     PyArrayObject *x = st_conv_operand(img_slot, typenum), *w = st_conv_operand(kern_slot, typenum);
     int rc = (x == NULL || w == NULL) ? -1 : 0;
     st_conv_geom g;
@@ -211,10 +334,9 @@ static int st_conv2d_forward(PyObject *img_slot, PyObject *kern_slot, PyObject *
 }
 
 /* out = AbstractConv2d_gradWeights(img, topgrad, kshape) */
-static int st_conv2d_grad_weights(PyObject *img_slot, PyObject *top_slot, PyObject *shape_slot, PyObject **out,
-                                  const st_conv_params *p, int typenum, const char *opname)
+ST_CONV_API int st_conv2d_grad_weights(PyObject *img_slot, PyObject *top_slot, PyObject *shape_slot, PyObject **out,
+                                       const st_conv_params *p, int typenum, const char *opname)
 {
-    if (st_blas_load() < 0) return -1;
     npy_intp ks[2];
     if (st_conv_read_shape2(ST_ARR(shape_slot), ks, opname) < 0) return -1;
     PyArrayObject *x = st_conv_operand(img_slot, typenum), *top = st_conv_operand(top_slot, typenum);
@@ -242,10 +364,9 @@ static int st_conv2d_grad_weights(PyObject *img_slot, PyObject *top_slot, PyObje
 }
 
 /* out = AbstractConv2d_gradInputs(kern, topgrad, imshape) */
-static int st_conv2d_grad_inputs(PyObject *kern_slot, PyObject *top_slot, PyObject *shape_slot, PyObject **out,
-                                 const st_conv_params *p, int typenum, const char *opname)
+ST_CONV_API int st_conv2d_grad_inputs(PyObject *kern_slot, PyObject *top_slot, PyObject *shape_slot, PyObject **out,
+                                      const st_conv_params *p, int typenum, const char *opname)
 {
-    if (st_blas_load() < 0) return -1;
     npy_intp is[2];
     if (st_conv_read_shape2(ST_ARR(shape_slot), is, opname) < 0) return -1;
     PyArrayObject *w = st_conv_operand(kern_slot, typenum), *top = st_conv_operand(top_slot, typenum);
@@ -270,69 +391,65 @@ static int st_conv2d_grad_inputs(PyObject *kern_slot, PyObject *top_slot, PyObje
 #endif /* ST_CONV_H */
 #else /* ------------------------------------------------------------ per-dtype part (ST_CV_T defined) */
 
-/* Row-major C (m x n, ldc) = alpha op(A) op(B) + beta C with op(A) m x k, op(B) k x n; ta / tb: the operand
- * is stored transposed. BLAS is column-major, so this computes C^T = op(B)^T op(A)^T. */
-static void ST_CV(st_conv_gemm)(int ta, int tb, npy_intp m, npy_intp n, npy_intp k, ST_CV_T alpha, const ST_CV_T *A,
-                                npy_intp lda, const ST_CV_T *B, npy_intp ldb, ST_CV_T beta, ST_CV_T *C, npy_intp ldc)
-{
-    if (m == 0 || n == 0) return;
-    char ca = ta ? 'T' : 'N', cb = tb ? 'T' : 'N';
-    int im = (int)m, in = (int)n, ik = (int)k, ia = (int)(lda > 0 ? lda : 1), ib = (int)(ldb > 0 ? ldb : 1);
-    int ic = (int)(ldc > 0 ? ldc : 1);
-    ST_CV_GEMM(&cb, &ca, &in, &im, &ik, &alpha, (ST_CV_T *)B, &ib, (ST_CV_T *)A, &ia, &beta, C, &ic);
-}
+#define ST_CV_NR ((npy_intp)(2 * ST_GEMM_VBYTES / sizeof(ST_CV_T)))  /* st_gemm.h's panel width */
+#define ST_CV_PAD(n) (((n) + ST_CV_NR - 1) / ST_CV_NR * ST_CV_NR)
 
-/* col (K x NP, NP = total columns) gets the windows of n images starting at x (image stride xbs elements),
- * channels c0 .. c0 + Cg of each, at column offset b * P for image b. Rows and columns of a window that fall
- * in the padding are zeros; the copies are plain loops (rows are short: a library call per row costs more). */
-static ST_CONV_NO_LIBCALLS void ST_CV(st_im2col)(const ST_CV_T *x, npy_intp xbs, npy_intp n, npy_intp Cg,
-                                                 const st_conv_geom *g, ST_CV_T *col, npy_intp NP)
+/* im2col straight into st_gemm's packed layout (so that no plain window matrix is written and copied again):
+ * a packed operand of `rows` x `cols` (st_gemm_pack_b_all's layout) whose element (row, col) is window element
+ * (kk, pix) of the image x, rows and cols being pixels or filter taps through the tables rt and ct. The
+ * forward pass packs col (rows = taps), the weight gradient col^T (rows = pixels). */
+static ST_CONV_NO_LIBCALLS void ST_CV(st_im2col_packed)(const ST_CV_T *x, const st_conv_index *rt, npy_intp rows,
+                                                        const st_conv_index *ct, npy_intp cols, const st_conv_geom *g,
+                                                        ST_CV_T *dst)
 {
-    const npy_intp H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw, P = OH * OW;
-    const npy_intp sh = g->sh, sw = g->sw, dh = g->dh, dw = g->dw, pt = g->pt, pl = g->pl;
-    const npy_intp total = n * Cg;
-    #pragma omp parallel for schedule(static) if (total * kh * kw * P > ST_OMP_THRESHOLD && total > 1)
-    for (npy_intp bc = 0; bc < total; ++bc) {
-        const npy_intp b = bc / Cg, c = bc % Cg;
-        const ST_CV_T *xc = x + b * xbs + c * H * W;
-        for (npy_intp u = 0; u < kh; ++u) {
-            const npy_intp ioff = u * dh - pt;
-            const npy_intp ilo = st_conv_first_col(0, ioff, sh, OH), ihi = st_conv_first_col(H, ioff, sh, OH);
-            for (npy_intp v = 0; v < kw; ++v) {
-                ST_CV_T *row = col + ((c * kh + u) * kw + v) * NP + b * P;
-                const npy_intp off = v * dw - pl;
-                const npy_intp jlo = st_conv_first_col(0, off, sw, OW), jhi = st_conv_first_col(W, off, sw, OW);
-                const npy_intp i1 = ihi > ilo ? ihi : ilo;
-                for (npy_intp e = 0; e < ilo * OW; ++e) row[e] = 0;
-                for (npy_intp i = ilo; i < i1; ++i) {
-                    ST_CV_T *r = row + i * OW;
-                    const ST_CV_T *xr = xc + (i * sh + ioff) * W + off;
-                    npy_intp j = 0;
-                    for (; j < jlo; ++j) r[j] = 0;
-                    if (sw == 1) for (; j < jhi; ++j) r[j] = xr[j];
-                    else for (; j < jhi; ++j) r[j] = xr[j * sw];
-                    for (; j < OW; ++j) r[j] = 0;
+    const npy_intp NR = ST_CV_NR, H = g->H, W = g->W, cpad = ST_CV_PAD(cols);
+    for (npy_intp pc = 0; pc < rows; pc += ST_GEMM_KC) {
+        const npy_intp kc = rows - pc < ST_GEMM_KC ? rows - pc : ST_GEMM_KC;
+        for (npy_intp q = 0; q < cols; q += NR) {
+            ST_CV_T *blk = dst + pc * cpad + q * kc;
+            const npy_intp *lo = ct->off + q, *lr = ct->r + q, *lc = ct->c + q;
+            const npy_intp lanes = cols - q < NR ? cols - q : NR;
+            if (g->interior) {  /* every real lane is valid: a gather with fixed lane offsets */
+                int contiguous = lanes == NR;
+                for (npy_intp l = 1; contiguous && l < NR; ++l) contiguous = lo[l] == lo[0] + l;
+                for (npy_intp r = pc; r < pc + kc; ++r) {
+                    const ST_CV_T *base = x + rt->off[r];
+                    ST_CV_T *d = blk + (r - pc) * NR;
+                    if (contiguous) {
+                        base += lo[0];
+                        for (npy_intp l = 0; l < NR; ++l) d[l] = base[l];
+                    } else if (lanes == NR) {
+                        for (npy_intp l = 0; l < NR; ++l) d[l] = base[lo[l]];
+                    } else {
+                        for (npy_intp l = 0; l < lanes; ++l) d[l] = base[lo[l]];
+                        for (npy_intp l = lanes; l < NR; ++l) d[l] = 0;
+                    }
                 }
-                for (npy_intp e = i1 * OW; e < P; ++e) row[e] = 0;
+                continue;
+            }
+            for (npy_intp r = pc; r < pc + kc; ++r) {
+                const ST_CV_T *base = x + rt->off[r];
+                const npy_intp rr = rt->r[r], rc = rt->c[r];
+                ST_CV_T *d = blk + (r - pc) * NR;
+                for (npy_intp l = 0; l < NR; ++l) {
+                    const npy_intp ih = rr + lr[l], iw = rc + lc[l];
+                    d[l] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? base[lo[l]] : (ST_CV_T)0;
+                }
             }
         }
     }
 }
 
-/* The adjoint of st_im2col: dx (zeroed by the caller) += the windows in col. */
-static void ST_CV(st_col2im)(const ST_CV_T *col, npy_intp NP, npy_intp n, npy_intp Cg, const st_conv_geom *g,
-                             ST_CV_T *dx, npy_intp xbs)
+/* The adjoint of im2col: dx (one image's Cg channels, zeroed by the caller) += the windows in col (K x P). */
+static void ST_CV(st_col2im)(const ST_CV_T *col, npy_intp Cg, const st_conv_geom *g, ST_CV_T *dx)
 {
     const npy_intp H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw, P = OH * OW;
     const npy_intp sh = g->sh, sw = g->sw, dh = g->dh, dw = g->dw, pt = g->pt, pl = g->pl;
-    const npy_intp total = n * Cg;
-    #pragma omp parallel for schedule(static) if (total * kh * kw * P > ST_OMP_THRESHOLD && total > 1)
-    for (npy_intp bc = 0; bc < total; ++bc) {
-        const npy_intp b = bc / Cg, c = bc % Cg;
-        ST_CV_T *xc = dx + b * xbs + c * H * W;
+    for (npy_intp c = 0; c < Cg; ++c) {
+        ST_CV_T *xc = dx + c * H * W;
         for (npy_intp u = 0; u < kh; ++u) {
             for (npy_intp v = 0; v < kw; ++v) {
-                const ST_CV_T *row = col + ((c * kh + u) * kw + v) * NP + b * P;
+                const ST_CV_T *row = col + ((c * kh + u) * kw + v) * P;
                 const npy_intp off = v * dw - pl;
                 const npy_intp jlo = st_conv_first_col(0, off, sw, OW), jhi = st_conv_first_col(W, off, sw, OW);
                 for (npy_intp i = 0; i < OH; ++i) {
@@ -360,90 +477,206 @@ static void ST_CV(st_conv_flip)(const ST_CV_T *src, ST_CV_T *dst, npy_intp filte
         for (npy_intp e = 0; e < ks; ++e) dst[f * ks + e] = src[f * ks + ks - 1 - e];
 }
 
-/* Move the (n images x Og channels x P) block between the image layout (image stride O * P) and the
- * gemm layout (Og x nP). to_gemm = 1: image -> gemm. */
-static void ST_CV(st_conv_regroup)(ST_CV_T *img, ST_CV_T *gem, npy_intp n, npy_intp Og, npy_intp O, npy_intp P,
-                                   int to_gemm)
+/* What the threads of one call share. */
+typedef struct {
+    const ST_CV_T *x, *top;       /* the image and d cost / d y, where the op has them */
+    const ST_CV_T *pw;            /* the filters of each group, packed as st_gemm's A (forward, grad inputs) */
+    npy_intp pw_size;             /* elements of one group's packed filters */
+    ST_CV_T *out;                 /* y, d img, or the per-thread partial sums of d kern */
+    const st_conv_geom *g;
+    st_conv_index pix, kk;        /* im2col's tables (forward, weight gradient) */
+    st_conv_plan plan;
+    npy_intp *next;               /* the shared item counter (st_conv_next) */
+    char *scratch;                /* thread t's area starts at scratch + t * per_thread */
+    size_t per_thread, first;     /* bytes per thread; bytes of the first of its two buffers */
+} ST_CV(st_conv_job);
+
+static inline ST_CV_T *ST_CV(st_conv_area)(const ST_CV(st_conv_job) *j, int t, ST_CV_T **second)
 {
-    const npy_intp total = n * Og, NP = n * P;
-    #pragma omp parallel for schedule(static) if (total * P > ST_OMP_THRESHOLD && total > 1)
-    for (npy_intp bo = 0; bo < total; ++bo) {
-        const npy_intp b = bo / Og, o = bo % Og;
-        ST_CV_T *pi = img + b * O * P + o * P, *pg = gem + o * NP + b * P;
-        if (to_gemm) memcpy(pg, pi, (size_t)P * sizeof(ST_CV_T));
-        else memcpy(pi, pg, (size_t)P * sizeof(ST_CV_T));
+    char *area = j->scratch + (size_t)t * j->per_thread;
+    *second = (ST_CV_T *)(area + j->first);
+    return (ST_CV_T *)area;
+}
+
+static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
+{
+    (void)nt;
+    const ST_CV(st_conv_job) *j = (const ST_CV(st_conv_job) *)ctx;
+    const st_conv_geom *g = j->g;
+    const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
+    const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W, S = j->plan.slices;
+    ST_CV_T *unused, *pb = ST_CV(st_conv_area)(j, t, &unused);
+    for (npy_intp i; (i = st_conv_next(j->next, g->B * S)) >= 0;) {
+        const npy_intp b = i / S, p0 = i % S * j->plan.chunk, n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
+        const st_conv_index pix = st_conv_index_from(&j->pix, p0);
+        for (npy_intp gr = 0; gr < G; ++gr) {  /* y_g[:, p0:p0+n] = w_g . col[:, p0:p0+n] */
+            ST_CV(st_im2col_packed)(j->x + b * xbs + gr * cs, &j->kk, K, &pix, n, g, pb);
+            ST_GM(st_gemm_packed)(Og, n, K, j->pw + gr * j->pw_size, pb, j->out + (b * g->O + gr * Og) * P + p0, P,
+                                  0);
+        }
     }
+}
+
+/* The items (image, pixel slice) are cut into `parts` fixed runs, each summed into its own partial d kern in
+ * a fixed order, whichever thread takes it: the result does not depend on how the threads were scheduled. */
+static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
+{
+    (void)nt;
+    const ST_CV(st_conv_job) *j = (const ST_CV(st_conv_job) *)ctx;
+    const st_conv_geom *g = j->g;
+    const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
+    const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W, S = j->plan.slices, items = g->B * S;
+    const npy_intp parts = j->plan.parts;
+    ST_CV_T *pb, *pa = ST_CV(st_conv_area)(j, t, &pb);
+    for (npy_intp part; (part = st_conv_next(j->next, parts)) >= 0;) {
+        ST_CV_T *acc = j->out + (size_t)part * (size_t)(g->O * K);  /* zeroed by the caller */
+        for (npy_intp i = items * part / parts; i < items * (part + 1) / parts; ++i) {
+            const npy_intp b = i / S, p0 = i % S * j->plan.chunk;
+            const npy_intp n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
+            const st_conv_index pix = st_conv_index_from(&j->pix, p0);
+            for (npy_intp gr = 0; gr < G; ++gr) {  /* acc_g (Og x K) += top_g[:, p0:p0+n] . col[:, p0:p0+n]^T */
+                ST_GM(st_gemm_pack_a_all)(Og, n, j->top + (b * g->O + gr * Og) * P + p0, P, 1, pa);
+                ST_CV(st_im2col_packed)(j->x + b * xbs + gr * cs, &pix, n, &j->kk, K, g, pb);
+                ST_GM(st_gemm_packed)(Og, K, n, pa, pb, acc + gr * Og * K, K, 1);
+            }
+        }
+    }
+}
+
+static void ST_CV(st_conv_gradi_worker)(void *ctx, int t, int nt)
+{
+    (void)nt;
+    const ST_CV(st_conv_job) *j = (const ST_CV(st_conv_job) *)ctx;
+    const st_conv_geom *g = j->g;
+    const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
+    const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W;
+    ST_CV_T *col, *pb = ST_CV(st_conv_area)(j, t, &col);
+    for (npy_intp b; (b = st_conv_next(j->next, g->B)) >= 0;) {  /* one item per image */
+        memset(j->out + b * xbs, 0, (size_t)xbs * sizeof(ST_CV_T));
+        for (npy_intp gr = 0; gr < G; ++gr) {
+            /* col (K x P) = W_g^T (K x Og) . top_g (Og x P), then scattered back onto the image */
+            ST_GM(st_gemm_pack_b_all)(Og, P, j->top + (b * g->O + gr * Og) * P, P, 1, pb);
+            ST_GM(st_gemm_packed)(K, P, Og, j->pw + gr * j->pw_size, pb, col, P, 0);
+            ST_CV(st_col2im)(col, Cg, g, j->out + b * xbs + gr * cs);
+        }
+    }
+}
+
+/* The scratch of one call: `shared` elements first, then im2col's index tables when `tables`, then per thread
+ * two buffers of `first` and `second` elements, each part on its own cache lines. Fills the job's scratch
+ * fields (and the tables); NULL when memory cannot be had. */
+static ST_CV_T *ST_CV(st_conv_scratch)(ST_CV(st_conv_job) *j, int nt, size_t shared, int tables, size_t first,
+                                       size_t second)
+{
+    const st_conv_geom *g = j->g;
+    const npy_intp P = g->OH * g->OW, K = g->C / g->G * g->kh * g->kw, NR = ST_CV_NR;
+    const size_t head = st_conv_lines(shared * sizeof(ST_CV_T));
+    const size_t index = tables ? st_conv_lines((size_t)(3 * (P + NR) + 3 * (K + NR)) * sizeof(npy_intp)) : 0;
+    j->first = st_conv_lines(first * sizeof(ST_CV_T));
+    j->per_thread = j->first + st_conv_lines(second * sizeof(ST_CV_T));
+    char *buf = (char *)st_conv_alloc(head + index + (size_t)nt * j->per_thread);
+    if (buf == NULL) return NULL;
+    if (tables) {
+        npy_intp *ib = (npy_intp *)(buf + head);
+        st_conv_index_init(&j->pix, ib, P, NR);
+        st_conv_index_init(&j->kk, ib + 3 * (P + NR), K, NR);
+        st_conv_index_fill(g, &j->pix, &j->kk);
+    }
+    j->scratch = buf + head + index;
+    return (ST_CV_T *)buf;
+}
+
+/* Pack each group's filters (flipped first where the op convolves) as st_gemm's A: w_g (Og x K) for the forward
+ * pass, w_g^T (K x Og) for the input gradient. `tmp` holds O * K elements. Returns the packed size per group. */
+static npy_intp ST_CV(st_conv_pack_filters)(const ST_CV_T *w, const st_conv_geom *g, int transposed, ST_CV_T *tmp,
+                                           ST_CV_T *dst)
+{
+    const npy_intp Og = g->O / g->G, K = g->C / g->G * g->kh * g->kw;
+    const npy_intp size = st_conv_lines((size_t)(transposed ? ST_GM(st_gemm_a_size)(K, Og)
+                                                            : ST_GM(st_gemm_a_size)(Og, K)) * sizeof(ST_CV_T))
+                          / sizeof(ST_CV_T);
+    if (g->flip) {
+        ST_CV(st_conv_flip)(w, tmp, g->O * (g->C / g->G), g->kh, g->kw);
+        w = tmp;
+    }
+    for (npy_intp gr = 0; gr < g->G; ++gr) {
+        if (transposed) ST_GM(st_gemm_pack_a_all)(K, Og, w + gr * Og * K, 1, K, dst + gr * size);
+        else ST_GM(st_gemm_pack_a_all)(Og, K, w + gr * Og * K, K, 1, dst + gr * size);
+    }
+    return size;
 }
 
 /* y = conv(x, w). Returns -1 when scratch memory cannot be had (no exception set). */
 static int ST_CV(st_conv2d_fwd)(const ST_CV_T *x, const ST_CV_T *w, ST_CV_T *y, const st_conv_geom *g)
 {
-    const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
-    const npy_intp nb = st_conv_chunk(g->B, K, P, sizeof(ST_CV_T)), xbs = g->C * g->H * g->W;
+    const npy_intp Og = g->O / g->G, K = g->C / g->G * g->kh * g->kw, P = g->OH * g->OW;
     if (g->B * g->O * P == 0) return 0;
-    const size_t wsz = g->flip ? (size_t)(g->O * K) : 0, csz = (size_t)(K * nb * P), tsz = (size_t)(Og * nb * P);
-    ST_CV_T *buf = (ST_CV_T *)st_conv_alloc((wsz + csz + tsz) * sizeof(ST_CV_T));
-    if (buf == NULL) return -1;
-    ST_CV_T *wf = g->flip ? buf : (ST_CV_T *)w, *col = buf + wsz, *tmp = col + csz;
-    if (g->flip) ST_CV(st_conv_flip)(w, wf, g->O * Cg, g->kh, g->kw);
-    for (npy_intp b0 = 0; b0 < g->B; b0 += nb) {
-        const npy_intp n = g->B - b0 < nb ? g->B - b0 : nb, NP = n * P;
-        for (npy_intp gr = 0; gr < G; ++gr) {
-            ST_CV(st_im2col)(x + b0 * xbs + gr * Cg * g->H * g->W, xbs, n, Cg, g, col, NP);
-            ST_CV(st_conv_gemm)(0, 0, Og, NP, K, 1, wf + gr * Og * K, K, col, NP, 0, tmp, NP);
-            ST_CV(st_conv_regroup)(y + b0 * g->O * P + gr * Og * P, tmp, n, Og, g->O, P, 0);
-        }
-    }
-    st_conv_release(buf);
+    const st_conv_plan plan = st_conv_split(g->B, P, ST_CV_NR, (double)g->B * (double)g->O * (double)P * (double)K);
+    const int nt = plan.threads;
+    npy_intp next = 0;
+    const size_t packed = (size_t)g->G * (st_conv_lines((size_t)ST_GM(st_gemm_a_size)(Og, K) * sizeof(ST_CV_T))
+                                          / sizeof(ST_CV_T));
+    ST_CV(st_conv_job) j = {x, NULL, NULL, 0, y, g, {0}, {0}, plan, &next, NULL, 0, 0};
+    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 1,
+                                           (size_t)ST_GM(st_gemm_b_size)(K, P), 0);
+    if (head == NULL) return -1;
+    j.pw = head;
+    j.pw_size = ST_CV(st_conv_pack_filters)(w, g, 0, head + packed, head);
+    st_conv_run(nt, ST_CV(st_conv_fwd_worker), &j);
+    st_conv_release(head);
     return 0;
 }
 
 /* dw = d cost / d w from x and top (d cost / d y). */
 static int ST_CV(st_conv2d_gradw)(const ST_CV_T *x, const ST_CV_T *top, ST_CV_T *dw, const st_conv_geom *g)
 {
-    const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
-    const npy_intp nb = st_conv_chunk(g->B, K, P, sizeof(ST_CV_T)), xbs = g->C * g->H * g->W;
-    if (g->O * K == 0) return 0;
-    const size_t wsz = g->flip ? (size_t)(g->O * K) : 0, csz = (size_t)(K * nb * P), tsz = (size_t)(Og * nb * P);
-    ST_CV_T *buf = (ST_CV_T *)st_conv_alloc((wsz + csz + tsz) * sizeof(ST_CV_T));
-    if (buf == NULL) return -1;
-    ST_CV_T *acc = g->flip ? buf : dw, *col = buf + wsz, *tmp = col + csz;
-    memset(acc, 0, (size_t)(g->O * K) * sizeof(ST_CV_T));
-    for (npy_intp b0 = 0; b0 < g->B; b0 += nb) {
-        const npy_intp n = g->B - b0 < nb ? g->B - b0 : nb, NP = n * P;
-        for (npy_intp gr = 0; gr < G; ++gr) {
-            ST_CV(st_im2col)(x + b0 * xbs + gr * Cg * g->H * g->W, xbs, n, Cg, g, col, NP);
-            ST_CV(st_conv_regroup)((ST_CV_T *)top + b0 * g->O * P + gr * Og * P, tmp, n, Og, g->O, P, 1);
-            ST_CV(st_conv_gemm)(0, 1, Og, K, NP, 1, tmp, NP, col, NP, 1, acc + gr * Og * K, K);
-        }
-    }
-    if (g->flip) ST_CV(st_conv_flip)(acc, dw, g->O * Cg, g->kh, g->kw);
-    st_conv_release(buf);
+    const npy_intp Og = g->O / g->G, K = g->C / g->G * g->kh * g->kw, P = g->OH * g->OW, OK = g->O * K;
+    if (OK == 0) return 0;
+    st_conv_plan plan = st_conv_split(g->B, P, ST_CV_NR, (double)g->B * (double)OK * (double)P);
+    const int nt = plan.threads;
+    /* many short runs balance a busy machine's threads best; their partial sums are capped in memory */
+    const npy_intp cap = (npy_intp)(ST_CONV_PARTS_BYTES / ((size_t)OK * sizeof(ST_CV_T)));
+    npy_intp parts = plan.parts < cap ? plan.parts : cap;
+    if (parts < nt) parts = plan.parts < nt ? plan.parts : nt;  /* one per thread at least */
+    plan.parts = parts;
+    npy_intp next = 0;
+    ST_CV(st_conv_job) j = {x, top, NULL, 0, NULL, g, {0}, {0}, plan, &next, NULL, 0, 0};
+    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, (size_t)(parts * OK), 1, (size_t)ST_GM(st_gemm_a_size)(Og, P),
+                                           (size_t)ST_GM(st_gemm_b_size)(P, K));
+    if (head == NULL) return -1;
+    memset(head, 0, (size_t)(parts * OK) * sizeof(ST_CV_T));
+    j.out = head;
+    if (g->B * P > 0) st_conv_run(nt, ST_CV(st_conv_gradw_worker), &j);
+    for (npy_intp part = 1; part < parts; ++part)
+        for (npy_intp e = 0; e < OK; ++e) head[e] += head[part * OK + e];
+    if (g->flip) ST_CV(st_conv_flip)(head, dw, g->O * (g->C / g->G), g->kh, g->kw);
+    else memcpy(dw, head, (size_t)OK * sizeof(ST_CV_T));
+    st_conv_release(head);
     return 0;
 }
 
 /* dx = d cost / d x from w and top. */
 static int ST_CV(st_conv2d_gradi)(const ST_CV_T *w, const ST_CV_T *top, ST_CV_T *dx, const st_conv_geom *g)
 {
-    const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
-    const npy_intp nb = st_conv_chunk(g->B, K, P, sizeof(ST_CV_T)), xbs = g->C * g->H * g->W;
-    memset(dx, 0, (size_t)(g->B * xbs) * sizeof(ST_CV_T));
-    if (g->B * xbs == 0 || Og * P == 0) return 0;
-    const size_t wsz = g->flip ? (size_t)(g->O * K) : 0, csz = (size_t)(K * nb * P), tsz = (size_t)(Og * nb * P);
-    ST_CV_T *buf = (ST_CV_T *)st_conv_alloc((wsz + csz + tsz) * sizeof(ST_CV_T));
-    if (buf == NULL) return -1;
-    ST_CV_T *wf = g->flip ? buf : (ST_CV_T *)w, *col = buf + wsz, *tmp = col + csz;
-    if (g->flip) ST_CV(st_conv_flip)(w, wf, g->O * Cg, g->kh, g->kw);
-    for (npy_intp b0 = 0; b0 < g->B; b0 += nb) {
-        const npy_intp n = g->B - b0 < nb ? g->B - b0 : nb, NP = n * P;
-        for (npy_intp gr = 0; gr < G; ++gr) {
-            ST_CV(st_conv_regroup)((ST_CV_T *)top + b0 * g->O * P + gr * Og * P, tmp, n, Og, g->O, P, 1);
-            ST_CV(st_conv_gemm)(1, 0, K, NP, Og, 1, wf + gr * Og * K, K, tmp, NP, 0, col, NP);
-            ST_CV(st_col2im)(col, NP, n, Cg, g, dx + b0 * xbs + gr * Cg * g->H * g->W, xbs);
-        }
-    }
-    st_conv_release(buf);
+    const npy_intp Og = g->O / g->G, K = g->C / g->G * g->kh * g->kw, P = g->OH * g->OW;
+    if (g->B * g->C * g->H * g->W == 0) return 0;
+    const st_conv_plan plan = st_conv_split(g->B, P, 0, (double)g->B * (double)g->O * (double)P * (double)K);
+    const int nt = plan.threads;
+    npy_intp next = 0;
+    const size_t packed = (size_t)g->G * (st_conv_lines((size_t)ST_GM(st_gemm_a_size)(K, Og) * sizeof(ST_CV_T))
+                                          / sizeof(ST_CV_T));
+    ST_CV(st_conv_job) j = {NULL, top, NULL, 0, dx, g, {0}, {0}, plan, &next, NULL, 0, 0};
+    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 0,
+                                           (size_t)ST_GM(st_gemm_b_size)(Og, P), (size_t)(K * P));
+    if (head == NULL) return -1;
+    j.pw = head;
+    j.pw_size = ST_CV(st_conv_pack_filters)(w, g, 1, head + packed, head);
+    st_conv_run(nt, ST_CV(st_conv_gradi_worker), &j);
+    st_conv_release(head);
     return 0;
 }
+
+#undef ST_CV_NR
+#undef ST_CV_PAD
 
 #endif /* ST_CV_T */

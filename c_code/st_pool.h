@@ -2,10 +2,11 @@
  * DownsampleFactorMaxGradGrad).
  *
  * Used by symtensor/link/c/kernels_conv.py. Every axis but the last two is a "plane" index; planes are
- * independent, so OpenMP runs them in parallel (a plane's overlapping windows stay on one thread, so the
- * gradients' scatter-adds need no atomics). The windows of each axis are precomputed as the range of
- * real (unpadded) pixels [lo, hi) plus the divisor of the average modes, exactly as the ops' perform
- * does. Operands are made C-contiguous of the output dtype by the entry point.
+ * independent, so OpenMP runs them in parallel when there is enough work (ST_FOR_ROWS; a plane's
+ * overlapping windows stay on one thread, so the gradients' scatter-adds need no atomics). The windows
+ * of each axis are precomputed as the range of real (unpadded) pixels [lo, hi) plus the divisor of the
+ * average modes, exactly as the ops' perform does; 2 x 2 windows with stride 2 take a vectorized path.
+ * Operands are made C-contiguous of the output dtype by the entry point.
  */
 #ifndef ST_PL_T /* ------------------------------------------------------------ the dtype-free part */
 #ifndef ST_POOL_H
@@ -13,6 +14,13 @@
 
 #include "st_runtime.h"
 #include "st_index.h"
+
+/* The entry point is called from every pooling node of a module: never inline it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ST_POOL_API static __attribute__((noinline))
+#else
+#define ST_POOL_API static
+#endif
 
 enum { ST_POOL_MAX = 0, ST_POOL_SUM = 1, ST_POOL_AVG_INC = 2, ST_POOL_AVG_EXC = 3 };
 enum { ST_POOL_FWD = 0, ST_POOL_MAX_GRAD = 1, ST_POOL_AVG_GRAD = 2, ST_POOL_MAX_GRADGRAD = 3 };
@@ -89,8 +97,8 @@ static inline PyArrayObject *st_pool_operand(PyObject *slot, int typenum)
 
 /* One entry for the four ops. kind ST_POOL_FWD: out = pool(x); ST_POOL_MAX_GRAD: out = d x from (maxout, a = gz);
  * ST_POOL_AVG_GRAD: out = d x from (a = gz); ST_POOL_MAX_GRADGRAD: out = d gz from (maxout, a = ggx). */
-static int st_pool2d(int kind, PyObject *x_slot, PyObject *maxout_slot, PyObject *a_slot, PyObject **out,
-                     const st_pool_params *p, int typenum, const char *opname)
+ST_POOL_API int st_pool2d(int kind, PyObject *x_slot, PyObject *maxout_slot, PyObject *a_slot, PyObject **out,
+                          const st_pool_params *p, int typenum, const char *opname)
 {
     PyArrayObject *x = st_pool_operand(x_slot, typenum);
     PyArrayObject *mo = maxout_slot ? st_pool_operand(maxout_slot, typenum) : NULL;
@@ -126,8 +134,10 @@ static int st_pool2d(int kind, PyObject *x_slot, PyObject *maxout_slot, PyObject
     if (rc == 0) {
         void *px = PyArray_DATA(x), *pm = mo ? PyArray_DATA(mo) : NULL, *pa = a ? PyArray_DATA(a) : NULL;
         void *po = PyArray_DATA(ST_ARR(*out));
-        if (typenum == NPY_FLOAT32) st_pool_run_f32(kind, p->mode, px, pm, pa, po, planes, H, W, &ra, &ca);
-        else st_pool_run_f64(kind, p->mode, px, pm, pa, po, planes, H, W, &ra, &ca);
+        const int pair = p->ws[0] == 2 && p->ws[1] == 2 && p->st[0] == 2 && p->st[1] == 2 && p->pad[0] == 0
+                         && p->pad[1] == 0 && 2 * ra.n <= H && 2 * ca.n <= W;
+        if (typenum == NPY_FLOAT32) st_pool_run_f32(kind, p->mode, px, pm, pa, po, planes, H, W, &ra, &ca, pair);
+        else st_pool_run_f64(kind, p->mode, px, pm, pa, po, planes, H, W, &ra, &ca, pair);
     }
     free(ra.lo); free(ca.lo);
     Py_XDECREF(x); Py_XDECREF(mo); Py_XDECREF(a);
@@ -137,57 +147,129 @@ static int st_pool2d(int kind, PyObject *x_slot, PyObject *maxout_slot, PyObject
 #endif /* ST_POOL_H */
 #else /* ------------------------------------------------------------ per-dtype part (ST_PL_T defined) */
 
-static void ST_PL(st_pool_run)(int kind, int mode, const void *xv, const void *mv, const void *av, void *ov,
-                               npy_intp planes, npy_intp H, npy_intp W, const st_pool_axis *ra, const st_pool_axis *ca)
+/* One plane (one index of the leading axes): x and the d x outputs are H x W, pooled operands OH x OW. */
+static void ST_PL(st_pool_plane)(int kind, int mode, const ST_PL_T *x, const ST_PL_T *mo, const ST_PL_T *a,
+                                 ST_PL_T *out, npy_intp W, const st_pool_axis *ra, const st_pool_axis *ca)
 {
-    const ST_PL_T *x = (const ST_PL_T *)xv, *mo = (const ST_PL_T *)mv, *a = (const ST_PL_T *)av;
-    ST_PL_T *out = (ST_PL_T *)ov;
-    const npy_intp OH = ra->n, OW = ca->n, HW = H * W, P = OH * OW;
-    if (kind == ST_POOL_MAX_GRAD || kind == ST_POOL_AVG_GRAD) memset(out, 0, (size_t)(planes * HW) * sizeof(ST_PL_T));
-    if (P == 0 || planes == 0) return;
-    #pragma omp parallel for schedule(static) if (planes * (HW > P ? HW : P) > ST_OMP_THRESHOLD && planes > 1)
-    for (npy_intp pl = 0; pl < planes; ++pl) {
-        const ST_PL_T *xp = x + pl * HW;
-        for (npy_intp i = 0; i < OH; ++i) {
-            const npy_intp r0 = ra->lo[i], r1 = ra->hi[i];
-            for (npy_intp j = 0; j < OW; ++j) {
-                const npy_intp c0 = ca->lo[j], c1 = ca->hi[j], o = pl * P + i * OW + j;
-                if (kind == ST_POOL_FWD && mode == ST_POOL_MAX) {
-                    ST_PL_T m = xp[r0 * W + c0];
+    const npy_intp OH = ra->n, OW = ca->n;
+    const int average = mode == ST_POOL_AVG_INC || mode == ST_POOL_AVG_EXC;
+    for (npy_intp i = 0; i < OH; ++i) {
+        const npy_intp r0 = ra->lo[i], r1 = ra->hi[i];
+        for (npy_intp j = 0; j < OW; ++j) {
+            const npy_intp c0 = ca->lo[j], c1 = ca->hi[j], o = i * OW + j;
+            const ST_PL_T div = average ? (ST_PL_T)(ra->cnt[i] * ca->cnt[j]) : (ST_PL_T)1;
+            switch (kind) {
+            case ST_POOL_FWD:
+                if (mode == ST_POOL_MAX) {
+                    ST_PL_T m = x[r0 * W + c0];
                     for (npy_intp r = r0; r < r1; ++r)
                         for (npy_intp c = c0; c < c1; ++c) {
-                            const ST_PL_T v = xp[r * W + c];
+                            const ST_PL_T v = x[r * W + c];
                             if (v > m || v != v) m = v;
                         }
                     out[o] = m;
-                } else if (kind == ST_POOL_FWD) {
+                } else {
                     ST_PL_T s = 0;
                     for (npy_intp r = r0; r < r1; ++r)
-                        for (npy_intp c = c0; c < c1; ++c) s += xp[r * W + c];
-                    out[o] = mode == ST_POOL_SUM ? s : s / (ST_PL_T)(ra->cnt[i] * ca->cnt[j]);
-                } else if (kind == ST_POOL_MAX_GRAD) {
-                    const ST_PL_T m = mo[o], g = a[o];
-                    ST_PL_T *gp = out + pl * HW;
-                    for (npy_intp r = r0; r < r1; ++r)
-                        for (npy_intp c = c0; c < c1; ++c)
-                            if (xp[r * W + c] == m) gp[r * W + c] += g;
-                } else if (kind == ST_POOL_AVG_GRAD) {
-                    const ST_PL_T g = mode == ST_POOL_SUM ? a[o] : a[o] / (ST_PL_T)(ra->cnt[i] * ca->cnt[j]);
-                    ST_PL_T *gp = out + pl * HW;
-                    for (npy_intp r = r0; r < r1; ++r)
-                        for (npy_intp c = c0; c < c1; ++c) gp[r * W + c] += g;
-                } else { /* ST_POOL_MAX_GRADGRAD */
-                    const ST_PL_T m = mo[o];
-                    const ST_PL_T *gg = a + pl * HW;
-                    ST_PL_T s = 0;
-                    for (npy_intp r = r0; r < r1; ++r)
-                        for (npy_intp c = c0; c < c1; ++c)
-                            if (xp[r * W + c] == m) s += gg[r * W + c];
-                    out[o] = s;
+                        for (npy_intp c = c0; c < c1; ++c) s += x[r * W + c];
+                    out[o] = average ? s / div : s;
                 }
+                break;
+            case ST_POOL_MAX_GRAD: {
+                const ST_PL_T m = mo[o], g = a[o];
+                for (npy_intp r = r0; r < r1; ++r)
+                    for (npy_intp c = c0; c < c1; ++c)
+                        if (x[r * W + c] == m) out[r * W + c] += g;
+                break;
+            }
+            case ST_POOL_AVG_GRAD: {
+                const ST_PL_T g = average ? a[o] / div : a[o];
+                for (npy_intp r = r0; r < r1; ++r)
+                    for (npy_intp c = c0; c < c1; ++c) out[r * W + c] += g;
+                break;
+            }
+            default: { /* ST_POOL_MAX_GRADGRAD: a is ggx (H x W) */
+                const ST_PL_T m = mo[o];
+                ST_PL_T s = 0;
+                for (npy_intp r = r0; r < r1; ++r)
+                    for (npy_intp c = c0; c < c1; ++c)
+                        if (x[r * W + c] == m) s += a[r * W + c];
+                out[o] = s;
+            }
             }
         }
     }
+}
+
+/* The common convnet case on one plane: 2 x 2 windows, stride 2, no padding, every window whole (rows and
+ * columns past the last window are not pooled). Windows do not overlap, so the gradients store instead of
+ * accumulating, and they write every pixel (zeros outside the windows). Straight loops the compiler vectorizes. */
+static void ST_PL(st_pool_plane_2x2)(int kind, int mode, const ST_PL_T *x, const ST_PL_T *mo, const ST_PL_T *a,
+                                     ST_PL_T *out, npy_intp H, npy_intp W, npy_intp OH, npy_intp OW)
+{
+    const ST_PL_T scale = mode == ST_POOL_SUM ? (ST_PL_T)1 : (ST_PL_T)0.25;
+    for (npy_intp i = 0; i < OH; ++i) {
+        const ST_PL_T *x0 = x + 2 * i * W, *x1 = x0 + W;
+        if (kind == ST_POOL_FWD) {
+            ST_PL_T *o = out + i * OW;
+            if (mode == ST_POOL_MAX) {
+                for (npy_intp j = 0; j < OW; ++j) {
+                    ST_PL_T m = x0[2 * j];
+                    const ST_PL_T b = x0[2 * j + 1], c = x1[2 * j], d = x1[2 * j + 1];
+                    m = (b > m || b != b) ? b : m;
+                    m = (c > m || c != c) ? c : m;
+                    m = (d > m || d != d) ? d : m;
+                    o[j] = m;
+                }
+            } else {
+                for (npy_intp j = 0; j < OW; ++j)
+                    o[j] = ((x0[2 * j] + x0[2 * j + 1]) + (x1[2 * j] + x1[2 * j + 1])) * scale;
+            }
+            continue;
+        }
+        ST_PL_T *g0 = out + 2 * i * W, *g1 = g0 + W;
+        const ST_PL_T *gz = a + i * OW;
+        if (kind == ST_POOL_MAX_GRAD) {
+            const ST_PL_T *m = mo + i * OW;
+            for (npy_intp j = 0; j < OW; ++j) {
+                const ST_PL_T mj = m[j], gj = gz[j], zero = 0;
+                g0[2 * j] = x0[2 * j] == mj ? gj : zero;
+                g0[2 * j + 1] = x0[2 * j + 1] == mj ? gj : zero;
+                g1[2 * j] = x1[2 * j] == mj ? gj : zero;
+                g1[2 * j + 1] = x1[2 * j + 1] == mj ? gj : zero;
+            }
+        } else { /* ST_POOL_AVG_GRAD */
+            for (npy_intp j = 0; j < OW; ++j) {
+                const ST_PL_T gj = gz[j] * scale;
+                g0[2 * j] = g0[2 * j + 1] = g1[2 * j] = g1[2 * j + 1] = gj;
+            }
+        }
+        for (npy_intp c = 2 * OW; c < W; ++c) g0[c] = g1[c] = 0;
+    }
+    if (kind != ST_POOL_FWD)
+        for (npy_intp e = 2 * OH * W; e < H * W; ++e) out[e] = 0;
+}
+
+static void ST_PL(st_pool_run)(int kind, int mode, const void *xv, const void *mv, const void *av, void *ov,
+                               npy_intp planes, npy_intp H, npy_intp W, const st_pool_axis *ra, const st_pool_axis *ca,
+                               int pair)
+{
+    const ST_PL_T *x = (const ST_PL_T *)xv, *mo = (const ST_PL_T *)mv, *a = (const ST_PL_T *)av;
+    ST_PL_T *out = (ST_PL_T *)ov;
+    const npy_intp HW = H * W, P = ra->n * ca->n;
+    const int scatter = kind == ST_POOL_MAX_GRAD || kind == ST_POOL_AVG_GRAD;
+    pair = pair && kind != ST_POOL_MAX_GRADGRAD;
+    if (scatter && (!pair || P == 0)) memset(out, 0, (size_t)(planes * HW) * sizeof(ST_PL_T));
+    if (P == 0 || planes == 0) return;
+    /* per-plane strides of the operands: x is H x W; maxout is pooled; a is pooled except for ggx */
+    const npy_intp sa = kind == ST_POOL_MAX_GRADGRAD ? HW : P, so = scatter ? HW : P;
+    /* pooling is memory-bound: a second thread pays off only on large inputs (on a busy machine a parallel
+     * region can wait milliseconds for its second thread) */
+    ST_FOR_ROWS(pl, planes, planes > 1 && planes * (HW > P ? HW : P) > 8 * (npy_intp)ST_OMP_THRESHOLD, {
+        const ST_PL_T *xp = x + pl * HW, *mp = mo ? mo + pl * P : NULL, *ap = a ? a + pl * sa : NULL;
+        if (pair) ST_PL(st_pool_plane_2x2)(kind, mode, xp, mp, ap, out + pl * so, H, W, ra->n, ca->n);
+        else ST_PL(st_pool_plane)(kind, mode, xp, mp, ap, out + pl * so, W, ra, ca);
+    });
 }
 
 #endif /* ST_PL_T */

@@ -1,6 +1,7 @@
 """C kernels for convolution (AbstractConv2d and its gradients) and pooling (Pool and its gradients).
 
-The loops live in ``c_code/st_conv.h`` (im2col + BLAS gemm) and
+The loops live in ``c_code/st_conv.h`` (im2col into packed panels + the
+matrix product of ``c_code/st_gemm.h``, one OpenMP region per call) and
 ``c_code/st_pool.h``; the generators here only spell the op's parameters as
 a C struct and call the entry point, which converts operands, checks shapes
 as ``perform`` does and prepares the output. Float32 and float64 outputs get

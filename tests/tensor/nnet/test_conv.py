@@ -7,6 +7,7 @@ from scipy.signal import correlate2d
 import symtensor as st
 import symtensor.tensor as T
 from helpers import check_infer_shape
+from symtensor.tensor.nnet import abstract_conv
 from symtensor.tensor.nnet.abstract_conv import (
     AbstractConv2d, AbstractConv2d_gradInputs, AbstractConv2d_gradWeights, get_conv_output_shape,
     normalize_border_mode)
@@ -214,7 +215,8 @@ def test_gradient_ops_check_the_topgrad_shape(rng):
 # ---------------------------------------------------------------- verify_grad (small shapes: fast)
 
 GRAD_CASES = [("valid", (1, 1), (1, 1), 1), ("full", (2, 1), (1, 1), 1), ("half", (1, 2), (2, 1), 1),
-              ((1, 2), (2, 2), (1, 1), 2), (((0, 1), (2, 0)), (1, 1), (1, 2), 1)]
+              ((1, 2), (2, 2), (1, 1), 2), (((0, 1), (2, 0)), (1, 1), (1, 2), 1), (1, (2, 1), (2, 2), 1),
+              ("full", (1, 2), (2, 1), 1), ("valid", (2, 2), (1, 2), 2)]
 
 
 @pytest.mark.parametrize("border_mode,subsample,dilation,groups", GRAD_CASES)
@@ -276,3 +278,9 @@ def test_ops_are_merged_by_props():
     assert a != AbstractConv2d(border_mode="half", subsample=(2, 2), filter_flip=False)
     assert AbstractConv2d_gradInputs(num_groups=2) != AbstractConv2d_gradInputs()
     assert "num_groups=2" in str(AbstractConv2d_gradInputs(num_groups=2))
+
+
+def test_reachable_as_in_theano():
+    assert T.nnet.conv2d is T.nnet.abstract_conv.conv2d is abstract_conv.conv2d
+    assert T.nnet.abstract_conv.AbstractConv2d is AbstractConv2d
+    assert T.nnet.conv2d_transpose is abstract_conv.conv2d_transpose

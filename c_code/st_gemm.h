@@ -1,0 +1,209 @@
+/* symtensor C runtime: a small packed matrix product for kernels that thread themselves.
+ *
+ * Used by c_code/st_conv.h. The convolution kernels split their work over OpenMP threads once per
+ * call and run every matrix product of a thread on that thread. SciPy's BLAS cannot be used there:
+ * its own thread pool serializes callers from several threads, and alternating between its pool
+ * and OpenMP's (each spins a while after its work) costs more than the product on a small machine.
+ *
+ * C (m x n, row stride ldc) = A (m x k) . B (k x n) [+ C]. The operands are first copied whole into
+ * zero-padded panels (the layout of BLIS / GotoBLAS: st_gemm_pack_a_all / st_gemm_pack_b_all read any
+ * strides, so a transposition is a choice of strides, and a caller may also write the panels itself),
+ * then a register-blocked micro-kernel of ST_GEMM_MR rows by two SIMD vectors multiplies them. Packing
+ * whole operands lets a caller pack a matrix shared by many products (the filters) once per call. GCC /
+ * Clang vector extensions keep the kernel portable (with -march=native the vectors are AVX). Packed B
+ * buffers must be 64-byte aligned.
+ *
+ * The per-dtype functions are instantiated for float32 (_f32) and float64 (_f64) by including this
+ * header again with ST_GM_T defined.
+ */
+#ifndef ST_GM_T /* ------------------------------------------------------------ the dtype-free part */
+#ifndef ST_GEMM_H
+#define ST_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ST_GEMM_MR 6
+#define ST_GEMM_KC 256
+#define ST_GEMM_MC 72
+/* SIMD width: AVX registers where the compiler targets them, else 16 bytes (SSE2, NEON); vectors wider than
+ * the target's registers would be split into slow scalar code */
+#if defined(__AVX__)
+#define ST_GEMM_VBYTES 32
+#else
+#define ST_GEMM_VBYTES 16
+#endif
+
+#define ST_GM_T float
+#define ST_GM(name) name##_f32
+#include "st_gemm.h"
+#undef ST_GM_T
+#undef ST_GM
+
+#define ST_GM_T double
+#define ST_GM(name) name##_f64
+#include "st_gemm.h"
+#undef ST_GM_T
+#undef ST_GM
+
+#endif /* ST_GEMM_H */
+#else /* ------------------------------------------------------------ per-dtype part (ST_GM_T defined) */
+
+typedef ST_GM_T ST_GM(st_gemm_vec) __attribute__((vector_size(ST_GEMM_VBYTES)));
+#define ST_GM_V ST_GM(st_gemm_vec)
+#define ST_GM_W ((npy_intp)(ST_GEMM_VBYTES / sizeof(ST_GM_T)))
+#define ST_GM_NR (2 * ST_GM_W)
+
+/* MR x NR tile of C (+)= the product of an A panel (kc x MR, MR contiguous) and a B panel (kc x NR). Only the
+ * first mr rows and nr columns of the tile exist in C. */
+static inline void ST_GM(st_gemm_micro)(npy_intp kc, const ST_GM_T *restrict a, const ST_GM_T *restrict b,
+                                        ST_GM_T *restrict c, npy_intp ldc, int accumulate, npy_intp mr, npy_intp nr)
+{
+    ST_GM_V acc[ST_GEMM_MR][2];
+    for (int i = 0; i < ST_GEMM_MR; ++i) acc[i][0] = acc[i][1] = (ST_GM_V){0};
+    for (npy_intp p = 0; p < kc; ++p) {
+        const ST_GM_V b0 = *(const ST_GM_V *)(b + p * ST_GM_NR), b1 = *(const ST_GM_V *)(b + p * ST_GM_NR + ST_GM_W);
+        const ST_GM_T *ap = a + p * ST_GEMM_MR;
+        for (int i = 0; i < ST_GEMM_MR; ++i) {
+            acc[i][0] += ap[i] * b0;
+            acc[i][1] += ap[i] * b1;
+        }
+    }
+    if (mr == ST_GEMM_MR && nr == ST_GM_NR) {
+        for (int i = 0; i < ST_GEMM_MR; ++i) {
+            ST_GM_T *ci = c + i * ldc;
+            ST_GM_V c0 = acc[i][0], c1 = acc[i][1];
+            if (accumulate) {
+                ST_GM_V o0, o1;
+                memcpy(&o0, ci, sizeof o0);
+                memcpy(&o1, ci + ST_GM_W, sizeof o1);
+                c0 += o0;
+                c1 += o1;
+            }
+            memcpy(ci, &c0, sizeof c0);
+            memcpy(ci + ST_GM_W, &c1, sizeof c1);
+        }
+        return;
+    }
+    ST_GM_T tile[ST_GEMM_MR][ST_GM_NR] __attribute__((aligned(64)));
+    memcpy(tile, acc, sizeof tile);
+    for (npy_intp i = 0; i < mr; ++i)
+        for (npy_intp j = 0; j < nr; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i][j] : tile[i][j];
+}
+
+/* Copy rows [0, mc) x columns [0, kc) of A into MR-row panels, each kc x MR (zero rows past mc). */
+static void ST_GM(st_gemm_pack_a)(npy_intp mc, npy_intp kc, const ST_GM_T *a, npy_intp rsa, npy_intp csa,
+                                  ST_GM_T *restrict dst)
+{
+    for (npy_intp ir = 0; ir < mc; ir += ST_GEMM_MR) {
+        const npy_intp rows = mc - ir < ST_GEMM_MR ? mc - ir : ST_GEMM_MR;
+        if (rows == ST_GEMM_MR) {  /* a whole panel: a fixed-size inner loop the compiler unrolls */
+            for (npy_intp p = 0; p < kc; ++p)
+                for (int i = 0; i < ST_GEMM_MR; ++i) dst[p * ST_GEMM_MR + i] = a[(ir + i) * rsa + p * csa];
+        } else {
+            for (npy_intp p = 0; p < kc; ++p) {
+                npy_intp i = 0;
+                for (; i < rows; ++i) dst[p * ST_GEMM_MR + i] = a[(ir + i) * rsa + p * csa];
+                for (; i < ST_GEMM_MR; ++i) dst[p * ST_GEMM_MR + i] = 0;
+            }
+        }
+        dst += ST_GEMM_MR * kc;
+    }
+}
+
+/* Copy rows [0, kc) x columns [0, nc) of B into NR-column panels, each kc x NR (zero columns past nc). */
+static void ST_GM(st_gemm_pack_b)(npy_intp kc, npy_intp nc, const ST_GM_T *b, npy_intp rsb, npy_intp csb,
+                                  ST_GM_T *restrict dst)
+{
+    for (npy_intp jr = 0; jr < nc; jr += ST_GM_NR) {
+        const npy_intp cols = nc - jr < ST_GM_NR ? nc - jr : ST_GM_NR;
+        if (csb == 1 && cols == ST_GM_NR) {
+            for (npy_intp p = 0; p < kc; ++p) memcpy(dst + p * ST_GM_NR, b + p * rsb + jr, ST_GM_NR * sizeof(ST_GM_T));
+        } else if (rsb == 1) {  /* B stored transposed: walk each column down */
+            for (npy_intp j = 0; j < ST_GM_NR; ++j) {
+                if (j < cols) {
+                    const ST_GM_T *col = b + (jr + j) * csb;
+                    for (npy_intp p = 0; p < kc; ++p) dst[p * ST_GM_NR + j] = col[p];
+                } else {
+                    for (npy_intp p = 0; p < kc; ++p) dst[p * ST_GM_NR + j] = 0;
+                }
+            }
+        } else {
+            for (npy_intp p = 0; p < kc; ++p) {
+                npy_intp j = 0;
+                for (; j < cols; ++j) dst[p * ST_GM_NR + j] = b[p * rsb + (jr + j) * csb];
+                for (; j < ST_GM_NR; ++j) dst[p * ST_GM_NR + j] = 0;
+            }
+        }
+        dst += ST_GM_NR * kc;
+    }
+}
+
+/* Elements of A (m x k) packed whole by st_gemm_pack_a_all, and of B (k x n) by st_gemm_pack_b_all. */
+static inline npy_intp ST_GM(st_gemm_a_size)(npy_intp m, npy_intp k)
+{
+    return (m + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR * k;
+}
+
+static inline npy_intp ST_GM(st_gemm_b_size)(npy_intp k, npy_intp n)
+{
+    return k * ((n + ST_GM_NR - 1) / ST_GM_NR * ST_GM_NR);
+}
+
+/* All of A as st_gemm_packed reads it: for each block of ST_GEMM_KC columns (at pc * mpad), MR-row panels of
+ * kc x MR. A block of MC rows at row ic of that block starts at ic * kc. */
+static void ST_GM(st_gemm_pack_a_all)(npy_intp m, npy_intp k, const ST_GM_T *a, npy_intp rsa, npy_intp csa,
+                                      ST_GM_T *dst)
+{
+    const npy_intp mpad = (m + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR;
+    for (npy_intp pc = 0; pc < k; pc += ST_GEMM_KC)
+        ST_GM(st_gemm_pack_a)(m, k - pc < ST_GEMM_KC ? k - pc : ST_GEMM_KC, a + pc * csa, rsa, csa, dst + pc * mpad);
+}
+
+/* All of B as st_gemm_packed reads it: for each block of ST_GEMM_KC rows (at pc * npad), NR-column panels of
+ * kc x NR; the panel of column jr starts at jr * kc within its block. */
+static void ST_GM(st_gemm_pack_b_all)(npy_intp k, npy_intp n, const ST_GM_T *b, npy_intp rsb, npy_intp csb,
+                                      ST_GM_T *dst)
+{
+    const npy_intp npad = (n + ST_GM_NR - 1) / ST_GM_NR * ST_GM_NR;
+    for (npy_intp pc = 0; pc < k; pc += ST_GEMM_KC)
+        ST_GM(st_gemm_pack_b)(k - pc < ST_GEMM_KC ? k - pc : ST_GEMM_KC, n, b + pc * rsb, rsb, csb, dst + pc * npad);
+}
+
+/* C (m x n, row stride ldc) = A . B (accumulate = 0) or C += A . B, from A and B packed whole (pa, pb), on the
+ * calling thread. Blocks of MC rows of A stay in cache while the B panels of a block of kc rows stream by. */
+static void ST_GM(st_gemm_packed)(npy_intp m, npy_intp n, npy_intp k, const ST_GM_T *pa, const ST_GM_T *pb,
+                                  ST_GM_T *c, npy_intp ldc, int accumulate)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate)
+            for (npy_intp i = 0; i < m; ++i) memset(c + i * ldc, 0, (size_t)n * sizeof(ST_GM_T));
+        return;
+    }
+    const npy_intp mpad = (m + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR;
+    const npy_intp npad = (n + ST_GM_NR - 1) / ST_GM_NR * ST_GM_NR;
+    for (npy_intp pc = 0; pc < k; pc += ST_GEMM_KC) {
+        const npy_intp kc = k - pc < ST_GEMM_KC ? k - pc : ST_GEMM_KC;
+        const int acc = accumulate || pc > 0;
+        const ST_GM_T *pak = pa + pc * mpad, *pbk = pb + pc * npad;
+        for (npy_intp ic = 0; ic < m; ic += ST_GEMM_MC) {
+            const npy_intp mc = m - ic < ST_GEMM_MC ? m - ic : ST_GEMM_MC;
+            for (npy_intp jr = 0; jr < n; jr += ST_GM_NR) {
+                const npy_intp nr = n - jr < ST_GM_NR ? n - jr : ST_GM_NR;
+                for (npy_intp ir = 0; ir < mc; ir += ST_GEMM_MR) {
+                    const npy_intp mr = mc - ir < ST_GEMM_MR ? mc - ir : ST_GEMM_MR;
+                    ST_GM(st_gemm_micro)(kc, pak + (ic + ir) * kc, pbk + jr * kc, c + (ic + ir) * ldc + jr, ldc, acc,
+                                         mr, nr);
+                }
+            }
+        }
+    }
+}
+
+#undef ST_GM_V
+#undef ST_GM_W
+#undef ST_GM_NR
+
+#endif /* ST_GM_T */
