@@ -295,7 +295,13 @@ static inline void ST_NN(st_xent_dx)(PyArrayObject *dy, const npy_intp *dstr, Py
         const ST_NN_T d = *(const ST_NN_T *)st_unravel_ptr(PyArray_BYTES(dy), nd - 1, PyArray_DIMS(sm), dstr, r);
         const char *ps = st_row_ptr(sm, r);
         ST_NN_T *o = po + r * k;
-        for (npy_intp j = 0; j < k; ++j) o[j] = *(const ST_NN_T *)(ps + j * ss) * d;
+        if (ss == (npy_intp)sizeof(ST_NN_T)) {
+            const ST_NN_T *sv = (const ST_NN_T *)ps;
+            _Pragma("omp simd")
+            for (npy_intp j = 0; j < k; ++j) o[j] = sv[j] * d;
+        } else {
+            for (npy_intp j = 0; j < k; ++j) o[j] = *(const ST_NN_T *)(ps + j * ss) * d;
+        }
         o[label[r]] -= d;
     });
 }
