@@ -3,6 +3,7 @@
 #ifndef ST_BLAS_H
 #define ST_BLAS_H
 
+#include <dlfcn.h>
 #include "st_runtime.h"
 
 typedef void (*st_gemm_d)(char *, char *, int *, int *, int *, double *, double *, int *, double *, int *,
@@ -53,6 +54,29 @@ static int st_blas_load(void)
     if (!ok) return -1;
     st_blas.loaded = 1;
     return 0;
+}
+
+typedef int (*st_blas_threads_fn)(int);
+
+/* OpenBLAS's thread-count setter that returns the previous count (openblas_set_num_threads_local,
+ * OpenBLAS >= 0.3.27), looked up beside the BLAS this table uses; NULL when that BLAS has none.
+ * Its pthreads builds apply it to the whole process: callers hold the GIL and restore the count. */
+static st_blas_threads_fn st_blas_threads(void)
+{
+    static int looked = 0;
+    static st_blas_threads_fn fn = NULL;
+    if (looked) return fn;
+    looked = 1;
+    if (st_blas_load() < 0) { PyErr_Clear(); return NULL; }
+    Dl_info info;
+    if (dladdr((void *)st_blas.sgemm, &info) && info.dli_fname != NULL) {
+        void *lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);  /* searched with its dependencies */
+        if (lib != NULL) {
+            fn = (st_blas_threads_fn)dlsym(lib, "openblas_set_num_threads_local");
+            dlclose(lib);
+        }
+    }
+    return fn;
 }
 
 /* A 2-d operand as BLAS sees it: a column-major matrix, possibly transposed.

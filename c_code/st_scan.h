@@ -25,7 +25,6 @@
 #ifndef ST_SCAN_H
 #define ST_SCAN_H
 
-#include <dlfcn.h>
 #include "st_runtime.h"
 #include "st_state.h"
 #include "st_index.h"
@@ -46,28 +45,6 @@ typedef struct {
 #ifndef ST_SCAN_SMALL_STEP
 #define ST_SCAN_SMALL_STEP (1 << 20)
 #endif
-
-typedef int (*st_scan_threads_fn)(int);
-
-/* OpenBLAS's thread-count setter that returns the previous count (openblas_set_num_threads_local,
- * OpenBLAS >= 0.3.27), looked up beside the BLAS st_blas.h uses; NULL when that BLAS has none. */
-static st_scan_threads_fn st_scan_blas_threads(void)
-{
-    static int looked = 0;
-    static st_scan_threads_fn fn = NULL;
-    if (looked) return fn;
-    looked = 1;
-    if (st_blas_load() < 0) { PyErr_Clear(); return NULL; }
-    Dl_info info;
-    if (dladdr((void *)st_blas.sgemm, &info) && info.dli_fname != NULL) {
-        void *lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);  /* searched with its dependencies */
-        if (lib != NULL) {
-            fn = (st_scan_threads_fn)dlsym(lib, "openblas_set_num_threads_local");
-            dlclose(lib);
-        }
-    }
-    return fn;
-}
 
 /* Elements one step reads: a row of every sequence and state, and every non-sequence. */
 static npy_intp st_scan_step_size(const st_scan_desc *d, PyObject *const *in)
@@ -237,7 +214,7 @@ static int st_scan_run(const st_scan_desc *d, PyObject *data, PyObject *const *i
     PyObject **args = block, **res = args + n_in, **bufs = res + n_out, **nits = bufs + S, **cur = nits + N;
     int status = -1, n_views_made = 0;
     npy_intp n_run = n;
-    st_scan_threads_fn blas_threads = st_scan_step_size(d, in) <= ST_SCAN_SMALL_STEP ? st_scan_blas_threads() : NULL;
+    st_blas_threads_fn blas_threads = st_scan_step_size(d, in) <= ST_SCAN_SMALL_STEP ? st_blas_threads() : NULL;
     int blas_threads_before = blas_threads ? blas_threads(1) : 0;
 
     const int *tap = d->taps;

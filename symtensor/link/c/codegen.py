@@ -62,6 +62,8 @@ def generate(fgraph):
                 constants[slot_of[var]] = var.data
     nslots = max(len(slot_of), 1)
     parts = [f"#define ST_OMP_THRESHOLD {OMP_THRESHOLD}", f"#define ST_NSLOTS {nslots}"]
+    if any(isinstance(node.op, kernels_conv.SELF_THREADED) for node in order):
+        parts.append("#define ST_BLAS_ONE_THREAD 1")
     parts += [f'#include "{h}"' for h in HEADERS] + [""]
     python_nodes, node_data = {}, {}
     keep = set()  # slots whose buffers persist between calls (owned, reusable outputs)
@@ -142,7 +144,7 @@ def _driver(n_nodes, in_slots, out_slots, transient, constant_slots, nslots, gat
     lines.append("static void st_clear_transient(st_state *st)\n{")
     lines += [f"    Py_CLEAR(st->slots[{s}]);" for s in transient]
     lines.append("}\n")
-    lines.append("static int st_run_nodes(st_state *st)\n{")
+    lines.append("static int st_run_graph(st_state *st)\n{")
     gates_before = {}
     for before, code in gate_code:
         gates_before.setdefault(before, []).extend(code)
