@@ -12,7 +12,6 @@ per call over the rounds, after warm-up.
 
 import argparse
 import datetime
-import importlib.metadata
 import json
 import os
 import platform
@@ -31,6 +30,8 @@ import numpy as np  # noqa: E402  (after the thread variables, on purpose)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+
+from symtensor.bench.report import cpu_model, package_version  # noqa: E402  (the repository's symtensor)
 
 THREAD_NOTE = (f"threads: {THREADS} everywhere (" + ", ".join(f"{v}={THREADS}" for v in _THREAD_VARS)
                + f", torch.set_num_threads({THREADS}))")
@@ -183,24 +184,6 @@ def report(target, title, stats, pairs, notes, args, extra=None):
     return result
 
 
-def _version(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
 def _compiler():
     try:
         out = subprocess.run(["gcc", "--version"], capture_output=True, text=True, timeout=10).stdout
@@ -215,13 +198,13 @@ def environment():
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "threads": THREADS,
         "numpy": np.__version__,
-        "symtensor": _version("symtensor"),
-        "torch": _version("torch"),
-        "pytensor": _version("pytensor"),
+        "symtensor": package_version("symtensor"),
+        "torch": package_version("torch"),
+        "pytensor": package_version("pytensor"),
         "gcc": _compiler(),
     }

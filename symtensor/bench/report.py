@@ -18,7 +18,8 @@ import symtensor
 FRAMEWORK_COLORS = {"symtensor": "#1f77b4", "torch": "#ee4c2c", "pytensor": "#2ca02c"}
 
 
-def _version(dist):
+def package_version(dist):
+    """The installed version of a distribution, or None."""
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -48,7 +49,7 @@ def environment(threads):
         "python": platform.python_version(),
         "threads": threads,
         "versions": {"symtensor": symtensor.__version__, "numpy": np.__version__,
-                     "torch": _version("torch"), "pytensor": _version("pytensor")},
+                     "torch": package_version("torch"), "pytensor": package_version("pytensor")},
     }
 
 
