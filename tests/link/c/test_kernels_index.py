@@ -18,12 +18,6 @@ C = Mode(linker="c", optimizer="fast_run")
 PY = Mode(linker="py", optimizer="fast_run")
 
 
-
-
-
-
-
-
 def layouts(rng, shape, dtype):
     base = (rng.normal(size=shape) * 10).astype(dtype)
     big = np.zeros(tuple(2 * s for s in shape), dtype)

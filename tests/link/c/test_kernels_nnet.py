@@ -17,12 +17,6 @@ PY = Mode(linker="py", optimizer="fast_run")
 NNET = T.nnet
 
 
-
-
-
-
-
-
 def layouts(rng, shape, dtype, scale=3.0):
     base = (rng.normal(size=shape) * scale).astype(dtype)
     big = np.zeros(tuple(2 * s for s in shape), dtype)
