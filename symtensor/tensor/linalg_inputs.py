@@ -7,6 +7,8 @@ them without importing another one's ops.
 import symtensor.tensor.basic as _basic
 from symtensor import scalar as ts
 from symtensor.config import config
+from symtensor.graph.basic import Apply
+from symtensor.tensor.type import TensorType
 
 __all__ = ["as_float_tensor", "as_float_matrix", "square_shape", "check_square"]
 
@@ -45,3 +47,10 @@ def check_square(opname, argname, value):
     """Refuse a non-square matrix at run time, naming the op (LAPACK's message would not)."""
     if value.ndim != 2 or value.shape[0] != value.shape[1]:
         raise ValueError(f"{opname}: {argname} must be a square matrix, got shape {value.shape}")
+
+
+def eigen_node(op, x, opname):
+    """``op`` applied to a square float matrix x: eigenvalues (n,) and eigenvectors (n, n), in x's dtype."""
+    x = as_float_matrix(x, opname, square=True)
+    n = square_shape(x)[0]
+    return Apply(op, [x], [TensorType(x.dtype, shape=(n,))(), TensorType(x.dtype, shape=(n, n))()])

@@ -31,7 +31,7 @@ from symtensor.graph.null_type import disconnected
 from symtensor.tensor.elemwise import DimShuffle, Elemwise
 from symtensor.tensor.join import concatenate
 from symtensor.tensor.linalg_inputs import (  # noqa: F401  (as_float_tensor: slinalg imports it from here)
-    as_float_matrix, as_float_tensor, check_square, square_shape)
+    as_float_matrix, as_float_tensor, check_square, eigen_node, square_shape)
 from symtensor.tensor.nlinalg_extra import (Eig, Lstsq, TensorInv, TensorSolve, eig, lstsq, tensorinv,
                                             tensorsolve)
 from symtensor.tensor.type import TensorType
@@ -212,9 +212,7 @@ class Eigh(Op):
         self.UPLO = UPLO
 
     def make_node(self, x):
-        x = as_float_matrix(x, "Eigh", square=True)
-        n = square_shape(x)[0]
-        return Apply(self, [x], [TensorType(x.dtype, shape=(n,))(), TensorType(x.dtype, shape=(n, n))()])
+        return eigen_node(self, x, "Eigh")
 
     def perform(self, node, inputs, output_storage):
         (x,) = inputs

@@ -15,7 +15,7 @@ from symtensor import scalar as ts
 from symtensor.graph.basic import Apply
 from symtensor.graph.null_type import grad_not_implemented, grad_undefined
 from symtensor.graph.op import Op
-from symtensor.tensor.linalg_inputs import as_float_matrix, as_float_tensor, check_square, square_shape
+from symtensor.tensor.linalg_inputs import as_float_matrix, as_float_tensor, check_square, eigen_node
 from symtensor.tensor.shape import reshape
 from symtensor.tensor.type import TensorType
 
@@ -51,9 +51,7 @@ class Eig(Op):
     """
 
     def make_node(self, x):
-        x = as_float_matrix(x, "Eig", square=True)
-        n = square_shape(x)[0]
-        return Apply(self, [x], [TensorType(x.dtype, shape=(n,))(), TensorType(x.dtype, shape=(n, n))()])
+        return eigen_node(self, x, "Eig")
 
     def perform(self, node, inputs, output_storage):
         (x,) = inputs
