@@ -27,8 +27,9 @@ enum { ST_POOL_FWD = 0, ST_POOL_MAX_GRAD = 1, ST_POOL_AVG_GRAD = 2, ST_POOL_MAX_
 
 typedef struct { int ws[2], st[2], pad[2], ignore_border, mode; } st_pool_params;
 
-/* The windows of one axis: real pixels [lo[i], hi[i]) and the element count that divides averages. */
-typedef struct { npy_intp n, *lo, *hi, *cnt; } st_pool_axis;
+/* The windows of one axis: real pixels [lo[i], hi[i]) and the element count that divides averages. When
+ * every window is whole and unpadded (window i is [i * step, i * step + ws)), whole is set. */
+typedef struct { npy_intp n, *lo, *hi, *cnt, ws, step; int whole; } st_pool_axis;
 
 /* Pooled length of one axis (Theano's formula; floor division of negative numerators clamps to 0). */
 static inline npy_intp st_pool_out_len(npy_intp len, int ws, int s, int pad, int ignore_border)
@@ -50,6 +51,9 @@ static int st_pool_axis_init(st_pool_axis *a, npy_intp len, int ws, int s, int p
     a->hi = a->lo + a->n;
     a->cnt = a->hi + a->n;
     const npy_intp padded = len + 2 * (npy_intp)pad;
+    a->ws = ws;
+    a->step = s;
+    a->whole = pad == 0 && (a->n == 0 || (a->n - 1) * (npy_intp)s + ws <= len);
     for (npy_intp i = 0; i < a->n; ++i) {
         npy_intp start = i * s, end = start + ws < padded ? start + ws : padded;
         npy_intp lo = start - pad > 0 ? start - pad : 0, hi = end - pad < len ? end - pad : len;
@@ -84,15 +88,19 @@ static inline PyArrayObject *st_pool_operand(PyObject *slot, int typenum)
 }
 
 #define ST_PL_T npy_float32
+#define ST_PL_U npy_uint32
 #define ST_PL(name) name##_f32
 #include "st_pool.h"
 #undef ST_PL_T
+#undef ST_PL_U
 #undef ST_PL
 
 #define ST_PL_T npy_float64
+#define ST_PL_U npy_uint64
 #define ST_PL(name) name##_f64
 #include "st_pool.h"
 #undef ST_PL_T
+#undef ST_PL_U
 #undef ST_PL
 
 /* One entry for the four ops. kind ST_POOL_FWD: out = pool(x); ST_POOL_MAX_GRAD: out = d x from (maxout, a = gz);
@@ -103,7 +111,7 @@ ST_POOL_API int st_pool2d(int kind, PyObject *x_slot, PyObject *maxout_slot, PyO
     PyArrayObject *x = st_pool_operand(x_slot, typenum);
     PyArrayObject *mo = maxout_slot ? st_pool_operand(maxout_slot, typenum) : NULL;
     PyArrayObject *a = a_slot ? st_pool_operand(a_slot, typenum) : NULL;
-    st_pool_axis ra = {0, NULL, NULL, NULL}, ca = {0, NULL, NULL, NULL};
+    st_pool_axis ra = {0, NULL, NULL, NULL, 0, 0, 0}, ca = {0, NULL, NULL, NULL, 0, 0, 0};
     int rc = (x == NULL || (maxout_slot && mo == NULL) || (a_slot && a == NULL)) ? -1 : 0;
     const int inc = p->mode == ST_POOL_AVG_INC;
     int nd = 0;
@@ -136,8 +144,9 @@ ST_POOL_API int st_pool2d(int kind, PyObject *x_slot, PyObject *maxout_slot, PyO
         void *po = PyArray_DATA(ST_ARR(*out));
         const int pair = p->ws[0] == 2 && p->ws[1] == 2 && p->st[0] == 2 && p->st[1] == 2 && p->pad[0] == 0
                          && p->pad[1] == 0 && 2 * ra.n <= H && 2 * ca.n <= W;
-        if (typenum == NPY_FLOAT32) st_pool_run_f32(kind, p->mode, px, pm, pa, po, planes, H, W, &ra, &ca, pair);
-        else st_pool_run_f64(kind, p->mode, px, pm, pa, po, planes, H, W, &ra, &ca, pair);
+        rc = typenum == NPY_FLOAT32 ? st_pool_run_f32(kind, p->mode, px, pm, pa, po, planes, H, W, &ra, &ca, pair)
+                                    : st_pool_run_f64(kind, p->mode, px, pm, pa, po, planes, H, W, &ra, &ca, pair);
+        if (rc < 0) PyErr_NoMemory();
     }
     free(ra.lo); free(ca.lo);
     Py_XDECREF(x); Py_XDECREF(mo); Py_XDECREF(a);
@@ -201,6 +210,82 @@ static void ST_PL(st_pool_plane)(int kind, int mode, const ST_PL_T *x, const ST_
     }
 }
 
+/* NaN-propagating max, written as a select so loops over it vectorize and never branch on the data. */
+static inline ST_PL_T ST_PL(st_pool_nmax)(ST_PL_T m, ST_PL_T v)
+{
+    return (v > m || v != v) ? v : m;
+}
+
+/* g where keep is 1, +0 where it is 0, through a bit mask: the compiler turns a select between g and 0
+ * into a data-dependent jump when it cannot vectorize (strided windows), and random data mispredicts it. */
+static inline ST_PL_T ST_PL(st_pool_keep)(int keep, ST_PL_T g)
+{
+    ST_PL_U bits;
+    memcpy(&bits, &g, sizeof bits);
+    bits &= (ST_PL_U)0 - (ST_PL_U)keep;
+    memcpy(&g, &bits, sizeof bits);
+    return g;
+}
+
+/* Max pooling on one plane, any windows: the max is separable, so each output row first takes the
+ * column-wise max of its window's rows (a contiguous, vectorized pass into tmp, W long), then each output
+ * the max over its window's columns of tmp. Exact: a max does not round. */
+static void ST_PL(st_pool_plane_max)(const ST_PL_T *restrict x, ST_PL_T *restrict out, ST_PL_T *restrict tmp, npy_intp W,
+                                     const st_pool_axis *ra, const st_pool_axis *ca)
+{
+    const npy_intp OW = ca->n;
+    for (npy_intp i = 0; i < ra->n; ++i) {
+        const npy_intp r0 = ra->lo[i], r1 = ra->hi[i];
+        const ST_PL_T *xr = x + r0 * W;
+        for (npy_intp c = 0; c < W; ++c) tmp[c] = xr[c];
+        for (npy_intp r = r0 + 1; r < r1; ++r) {
+            xr = x + r * W;
+            for (npy_intp c = 0; c < W; ++c) tmp[c] = ST_PL(st_pool_nmax)(tmp[c], xr[c]);
+        }
+        ST_PL_T *restrict o = out + i * OW;
+        if (ca->whole) { /* column offset dc of every window at once: strided, but branch- and loop-free */
+            const npy_intp s = ca->step;
+            for (npy_intp j = 0; j < OW; ++j) o[j] = tmp[j * s];
+            for (npy_intp dc = 1; dc < ca->ws; ++dc)
+                for (npy_intp j = 0; j < OW; ++j) o[j] = ST_PL(st_pool_nmax)(o[j], tmp[j * s + dc]);
+            continue;
+        }
+        for (npy_intp j = 0; j < OW; ++j) {
+            const npy_intp c0 = ca->lo[j], c1 = ca->hi[j];
+            ST_PL_T m = tmp[c0];
+            for (npy_intp c = c0 + 1; c < c1; ++c) m = ST_PL(st_pool_nmax)(m, tmp[c]);
+            o[j] = m;
+        }
+    }
+}
+
+/* The max-pooling gradient on one plane, any windows: every pixel equal to its window's max receives the
+ * window's gradient (ties all receive it, as in perform). Branch-free, so random data costs no mispredicted
+ * jumps; out is zeroed by the caller. */
+static void ST_PL(st_pool_plane_max_grad)(const ST_PL_T *restrict x, const ST_PL_T *restrict mo,
+                                          const ST_PL_T *restrict a, ST_PL_T *restrict out,
+                                          npy_intp W, const st_pool_axis *ra, const st_pool_axis *ca)
+{
+    const npy_intp OW = ca->n;
+    for (npy_intp i = 0; i < ra->n; ++i) {
+        const ST_PL_T *m = mo + i * OW, *g = a + i * OW;
+        for (npy_intp r = ra->lo[i]; r < ra->hi[i]; ++r) {
+            const ST_PL_T *xr = x + r * W;
+            ST_PL_T *gr = out + r * W;
+            if (ca->whole) { /* as in the forward pass: one column offset of every window at a time */
+                const npy_intp s = ca->step;
+                for (npy_intp dc = 0; dc < ca->ws; ++dc)
+                    for (npy_intp j = 0; j < OW; ++j) gr[j * s + dc] += ST_PL(st_pool_keep)(xr[j * s + dc] == m[j], g[j]);
+                continue;
+            }
+            for (npy_intp j = 0; j < OW; ++j) {
+                const ST_PL_T mj = m[j], gj = g[j];
+                for (npy_intp c = ca->lo[j]; c < ca->hi[j]; ++c) gr[c] += ST_PL(st_pool_keep)(xr[c] == mj, gj);
+            }
+        }
+    }
+}
+
 /* The common convnet case on one plane: 2 x 2 windows, stride 2, no padding, every window whole (rows and
  * columns past the last window are not pooled). Windows do not overlap, so the gradients store instead of
  * accumulating, and they write every pixel (zeros outside the windows). Straight loops the compiler vectorizes. */
@@ -250,7 +335,7 @@ static void ST_PL(st_pool_plane_2x2)(int kind, int mode, const ST_PL_T *x, const
         for (npy_intp e = 2 * OH * W; e < H * W; ++e) out[e] = 0;
 }
 
-static void ST_PL(st_pool_run)(int kind, int mode, const void *xv, const void *mv, const void *av, void *ov,
+static int ST_PL(st_pool_run)(int kind, int mode, const void *xv, const void *mv, const void *av, void *ov,
                                npy_intp planes, npy_intp H, npy_intp W, const st_pool_axis *ra, const st_pool_axis *ca,
                                int pair)
 {
@@ -260,16 +345,38 @@ static void ST_PL(st_pool_run)(int kind, int mode, const void *xv, const void *m
     const int scatter = kind == ST_POOL_MAX_GRAD || kind == ST_POOL_AVG_GRAD;
     pair = pair && kind != ST_POOL_MAX_GRADGRAD;
     if (scatter && (!pair || P == 0)) memset(out, 0, (size_t)(planes * HW) * sizeof(ST_PL_T));
-    if (P == 0 || planes == 0) return;
+    if (P == 0 || planes == 0) return 0;
     /* per-plane strides of the operands: x is H x W; maxout is pooled; a is pooled except for ggx */
     const npy_intp sa = kind == ST_POOL_MAX_GRADGRAD ? HW : P, so = scatter ? HW : P;
     /* pooling is memory-bound: a second thread pays off only on large inputs (on a busy machine a parallel
      * region can wait milliseconds for its second thread) */
+    if (mode == ST_POOL_MAX && !pair && (kind == ST_POOL_FWD || kind == ST_POOL_MAX_GRAD)) {
+        /* branch-free max paths; a window of k pixels costs about k operations per output */
+        const npy_intp win = (ra->hi[0] - ra->lo[0]) * (ca->hi[0] - ca->lo[0]);
+        const int big = planes > 1 && planes * (HW + P * win) > 2 * (npy_intp)ST_OMP_THRESHOLD;
+        const size_t tmp_bytes = (size_t)(W > 0 ? W : 1) * sizeof(ST_PL_T);
+        int failed = 0;
+#pragma omp parallel if (big) reduction(| : failed)
+        {
+            ST_PL_T *tmp = kind == ST_POOL_FWD ? (ST_PL_T *)malloc(tmp_bytes) : NULL;
+            if (kind == ST_POOL_FWD && tmp == NULL) failed = 1;
+            else {
+#pragma omp for
+                for (npy_intp pl = 0; pl < planes; ++pl) {
+                    if (kind == ST_POOL_FWD) ST_PL(st_pool_plane_max)(x + pl * HW, out + pl * P, tmp, W, ra, ca);
+                    else ST_PL(st_pool_plane_max_grad)(x + pl * HW, mo + pl * P, a + pl * P, out + pl * HW, W, ra, ca);
+                }
+            }
+            free(tmp);
+        }
+        return failed ? -1 : 0;
+    }
     ST_FOR_ROWS(pl, planes, planes > 1 && planes * (HW > P ? HW : P) > 8 * (npy_intp)ST_OMP_THRESHOLD, {
         const ST_PL_T *xp = x + pl * HW, *mp = mo ? mo + pl * P : NULL, *ap = a ? a + pl * sa : NULL;
         if (pair) ST_PL(st_pool_plane_2x2)(kind, mode, xp, mp, ap, out + pl * so, H, W, ra->n, ca->n);
         else ST_PL(st_pool_plane)(kind, mode, xp, mp, ap, out + pl * so, W, ra, ca);
     });
+    return 0;
 }
 
 #endif /* ST_PL_T */

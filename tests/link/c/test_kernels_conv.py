@@ -144,6 +144,7 @@ def test_conv2d_symbolic_shapes_and_errors(rng):
 POOL_CASES = [  # (ws, stride, pad, ignore_border)
     ((2, 2), None, (0, 0), True), ((2, 2), None, (0, 0), False), ((3, 2), (1, 1), (0, 0), False),
     ((2, 3), (3, 2), (0, 0), False), ((3, 3), (2, 2), (1, 1), True), ((3, 2), (2, 1), (2, 1), True),
+    ((3, 3), (2, 2), (0, 0), True),  # overlapping whole windows (AlexNet's pooling)
 ]
 
 
@@ -188,8 +189,10 @@ def test_pool_and_its_gradients(rng, dtype):
 def test_pool_special_values_and_errors():
     x, g = T.dmatrix("x"), T.dmatrix("g")
     z = Pool(ws=(2, 2), ignore_border=True)(x)
+    z1 = Pool(ws=(2, 2), ignore_border=True, stride=(1, 1))(x)  # overlapping whole windows
     outs = [z, MaxPoolGrad(ws=(2, 2), ignore_border=True)(x, z, g),
-            pool_2d(x, (3, 3), ignore_border=False, stride=(1, 1))]
+            pool_2d(x, (3, 3), ignore_border=False, stride=(1, 1)), z1,
+            MaxPoolGrad(ws=(2, 2), ignore_border=True, stride=(1, 1))(x, z1, T.ones_like(z1))]
     fc, fp = compile_c_and_py([x, g], outs)
     assert {"Pool", "MaxPoolGrad"} <= c_op_names(fc)
     special = np.array([[1.0, np.nan, -np.inf, -np.inf], [0.0, 2.0, -np.inf, np.inf]])
