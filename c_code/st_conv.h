@@ -101,10 +101,8 @@ static void st_conv_release(void *p)
     if (p != NULL && p != (void *)st_conv_keep) free(((void **)p)[-1]);
 }
 
-/* im2col by index tables: element (kk, pix) of the window matrix col (K x P) is x[pix_off + kk_off] when row
- * pix_r + kk_r lies in [0, H) and column pix_c + kk_c in [0, W), and 0 otherwise (the window reaches into
- * the padding). A table holds off, r, c of n entries, then `pad` more that are never valid. */
-typedef struct { npy_intp *off, *r, *c; } st_conv_index;
+/* im2col by offset tables: element (kk, pix) of the window matrix col (K x P) is x[pix[pix] + kk[kk]], x being
+ * an image every window lies inside (the input itself, or its zero-bordered copy: st_conv_padded_geom). */
 
 /* How a call splits its work: `items` = batch x `slices` pieces (each image's output pixels cut into slices of
  * `chunk`, a multiple of `align`, when there are fewer images than threads), run on `threads` threads; one
@@ -160,13 +158,6 @@ static inline npy_intp st_conv_next(npy_intp *counter, npy_intp items)
     return i < items ? i : -1;
 }
 
-/* The entries [start, ...) of an index table. */
-static inline st_conv_index st_conv_index_from(const st_conv_index *t, npy_intp start)
-{
-    st_conv_index v = {t->off + start, t->r + start, t->c + start};
-    return v;
-}
-
 /* First output column j whose input column j * s + off lies at or after 0 (resp. at or after W). */
 static inline npy_intp st_conv_first_col(npy_intp limit, npy_intp off, npy_intp s, npy_intp n)
 {
@@ -219,37 +210,30 @@ static int st_conv_geometry(const st_conv_params *p, const npy_intp *img, const 
     return 0;
 }
 
-/* An index table over `buf` (3 * (n + pad) entries); the `pad` entries past n are never valid. */
-static void st_conv_index_init(st_conv_index *t, npy_intp *buf, npy_intp n, npy_intp pad)
+/* The geometry of g's image copied into a zero-bordered buffer: the padding becomes real zero pixels (rows and
+ * columns no window reaches are left out), so every window lies inside. */
+static void st_conv_padded_geom(const st_conv_geom *g, st_conv_geom *gx)
 {
-    t->off = buf;
-    t->r = buf + n + pad;
-    t->c = buf + 2 * (n + pad);
-    for (npy_intp e = n; e < n + pad; ++e) {
-        t->off[e] = 0;
-        t->r[e] = t->c[e] = -((npy_intp)1 << 40);
-    }
+    const npy_intp span_h = (g->kh - 1) * g->dh + 1, span_w = (g->kw - 1) * g->dw + 1;
+    const npy_intp need_h = (g->OH - 1) * g->sh + span_h, need_w = (g->OW - 1) * g->sw + span_w;
+    *gx = *g;
+    gx->H = need_h;
+    gx->W = need_w;
+    gx->pt = gx->pl = 0;
+    gx->interior = 1;
 }
 
-/* Pixel pix = (i, j) of the output: the window's top-left corner. Row kk = (c, u, v): the offset inside it. */
-static void st_conv_index_fill(const st_conv_geom *g, st_conv_index *pix, st_conv_index *kk)
+/* The offset tables of an interior geometry g: pixel pix = (i, j) of the output is the window's top-left
+ * corner; tap kk = (c, u, v) the offset inside the window. */
+static void st_conv_index_fill(const st_conv_geom *g, npy_intp *pix, npy_intp *kk)
 {
     for (npy_intp i = 0; i < g->OH; ++i)
-        for (npy_intp j = 0; j < g->OW; ++j) {
-            const npy_intp e = i * g->OW + j, r = i * g->sh - g->pt, c = j * g->sw - g->pl;
-            pix->r[e] = r;
-            pix->c[e] = c;
-            pix->off[e] = r * g->W + c;
-        }
+        for (npy_intp j = 0; j < g->OW; ++j) pix[i * g->OW + j] = i * g->sh * g->W + j * g->sw;
     const npy_intp Cg = g->C / g->G;
     for (npy_intp ch = 0; ch < Cg; ++ch)
         for (npy_intp u = 0; u < g->kh; ++u)
-            for (npy_intp v = 0; v < g->kw; ++v) {
-                const npy_intp e = (ch * g->kh + u) * g->kw + v;
-                kk->r[e] = u * g->dh;
-                kk->c[e] = v * g->dw;
-                kk->off[e] = ch * g->H * g->W + kk->r[e] * g->W + kk->c[e];
-            }
+            for (npy_intp v = 0; v < g->kw; ++v)
+                kk[(ch * g->kh + u) * g->kw + v] = (ch * g->H + u * g->dh) * g->W + v * g->dw;
 }
 
 /* The spatial lengths held by a shape vector (any integer dtype, 2 entries). */
@@ -395,75 +379,60 @@ ST_CONV_API int st_conv2d_grad_inputs(PyObject *kern_slot, PyObject *top_slot, P
 #define ST_CV_PAD(n) (((n) + ST_CV_NR - 1) / ST_CV_NR * ST_CV_NR)
 
 /* im2col straight into st_gemm's packed layout (so that no plain window matrix is written and copied again):
- * a packed operand of `rows` x `cols` (st_gemm_pack_b_all's layout) whose element (row, col) is window element
- * (kk, pix) of the image x, rows and cols being pixels or filter taps through the tables rt and ct. The
- * forward pass packs col (rows = taps), the weight gradient col^T (rows = pixels). */
-static ST_CONV_NO_LIBCALLS void ST_CV(st_im2col_packed)(const ST_CV_T *x, const st_conv_index *rt, npy_intp rows,
-                                                        const st_conv_index *ct, npy_intp cols, const st_conv_geom *g,
-                                                        ST_CV_T *dst)
+ * a packed operand of `rows` x `cols` (st_gemm_pack_b_all's layout) whose element (row, col) is
+ * x[rt[row] + ct[col]], rows and cols being pixels or filter taps (st_conv_index_fill's tables). The forward
+ * pass packs col (rows = taps), the weight gradient col^T (rows = pixels). Every window lies inside x. */
+static ST_CONV_NO_LIBCALLS void ST_CV(st_im2col_packed)(const ST_CV_T *x, const npy_intp *rt, npy_intp rows,
+                                                        const npy_intp *ct, npy_intp cols, ST_CV_T *dst)
 {
-    const npy_intp NR = ST_CV_NR, H = g->H, W = g->W, cpad = ST_CV_PAD(cols);
+    const npy_intp NR = ST_CV_NR, cpad = ST_CV_PAD(cols);
     for (npy_intp pc = 0; pc < rows; pc += ST_GEMM_KC) {
         const npy_intp kc = rows - pc < ST_GEMM_KC ? rows - pc : ST_GEMM_KC;
         for (npy_intp q = 0; q < cols; q += NR) {
             ST_CV_T *blk = dst + pc * cpad + q * kc;
-            const npy_intp *lo = ct->off + q, *lr = ct->r + q, *lc = ct->c + q;
+            const npy_intp *lo = ct + q;
             const npy_intp lanes = cols - q < NR ? cols - q : NR;
-            if (g->interior) {  /* every real lane is valid: a gather with fixed lane offsets */
-                int contiguous = lanes == NR;
-                for (npy_intp l = 1; contiguous && l < NR; ++l) contiguous = lo[l] == lo[0] + l;
-                for (npy_intp r = pc; r < pc + kc; ++r) {
-                    const ST_CV_T *base = x + rt->off[r];
-                    ST_CV_T *d = blk + (r - pc) * NR;
-                    if (contiguous) {
-                        base += lo[0];
-                        for (npy_intp l = 0; l < NR; ++l) d[l] = base[l];
-                    } else if (lanes == NR) {
-                        for (npy_intp l = 0; l < NR; ++l) d[l] = base[lo[l]];
-                    } else {
-                        for (npy_intp l = 0; l < lanes; ++l) d[l] = base[lo[l]];
-                        for (npy_intp l = lanes; l < NR; ++l) d[l] = 0;
-                    }
-                }
-                continue;
-            }
+            int contiguous = lanes == NR;  /* a gather with fixed lane offsets, often a plain copy */
+            for (npy_intp l = 1; contiguous && l < NR; ++l) contiguous = lo[l] == lo[0] + l;
             for (npy_intp r = pc; r < pc + kc; ++r) {
-                const ST_CV_T *base = x + rt->off[r];
-                const npy_intp rr = rt->r[r], rc = rt->c[r];
+                const ST_CV_T *base = x + rt[r];
                 ST_CV_T *d = blk + (r - pc) * NR;
-                for (npy_intp l = 0; l < NR; ++l) {
-                    const npy_intp ih = rr + lr[l], iw = rc + lc[l];
-                    d[l] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? base[lo[l]] : (ST_CV_T)0;
+                if (contiguous) {
+                    base += lo[0];
+                    for (npy_intp l = 0; l < NR; ++l) d[l] = base[l];
+                } else if (lanes == NR) {
+                    for (npy_intp l = 0; l < NR; ++l) d[l] = base[lo[l]];
+                } else {
+                    for (npy_intp l = 0; l < lanes; ++l) d[l] = base[lo[l]];
+                    for (npy_intp l = lanes; l < NR; ++l) d[l] = 0;
                 }
             }
         }
     }
 }
 
-/* The adjoint of im2col: dx (one image's Cg channels, zeroed by the caller) += the windows in col (K x P). */
-static void ST_CV(st_col2im)(const ST_CV_T *col, npy_intp Cg, const st_conv_geom *g, ST_CV_T *dx)
+/* The adjoint of im2col for taps [t0, t1): dx (one image's channels, zeroed by the caller) += the windows in
+ * col (t1 - t0 rows of P, tap t0 first). */
+static void ST_CV(st_col2im)(const ST_CV_T *col, npy_intp t0, npy_intp t1, const st_conv_geom *g, ST_CV_T *dx)
 {
     const npy_intp H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw, P = OH * OW;
     const npy_intp sh = g->sh, sw = g->sw, dh = g->dh, dw = g->dw, pt = g->pt, pl = g->pl;
-    for (npy_intp c = 0; c < Cg; ++c) {
+    for (npy_intp e = t0; e < t1; ++e) {
+        const npy_intp c = e / (kh * kw), u = e / kw % kh, v = e % kw;
         ST_CV_T *xc = dx + c * H * W;
-        for (npy_intp u = 0; u < kh; ++u) {
-            for (npy_intp v = 0; v < kw; ++v) {
-                const ST_CV_T *row = col + ((c * kh + u) * kw + v) * P;
-                const npy_intp off = v * dw - pl;
-                const npy_intp jlo = st_conv_first_col(0, off, sw, OW), jhi = st_conv_first_col(W, off, sw, OW);
-                for (npy_intp i = 0; i < OH; ++i) {
-                    const npy_intp ih = i * sh + u * dh - pt;
-                    if (ih < 0 || ih >= H) continue;
-                    const ST_CV_T *r = row + i * OW;
-                    ST_CV_T *xr = xc + ih * W + off;
-                    if (sw == 1) {
-                        #pragma omp simd
-                        for (npy_intp j = jlo; j < jhi; ++j) xr[j] += r[j];
-                    } else {
-                        for (npy_intp j = jlo; j < jhi; ++j) xr[j * sw] += r[j];
-                    }
-                }
+        const ST_CV_T *row = col + (e - t0) * P;
+        const npy_intp off = v * dw - pl;
+        const npy_intp jlo = st_conv_first_col(0, off, sw, OW), jhi = st_conv_first_col(W, off, sw, OW);
+        for (npy_intp i = 0; i < OH; ++i) {
+            const npy_intp ih = i * sh + u * dh - pt;
+            if (ih < 0 || ih >= H) continue;
+            const ST_CV_T *r = row + i * OW;
+            ST_CV_T *xr = xc + ih * W + off;
+            if (sw == 1) {
+                #pragma omp simd
+                for (npy_intp j = jlo; j < jhi; ++j) xr[j] += r[j];
+            } else {
+                for (npy_intp j = jlo; j < jhi; ++j) xr[j * sw] += r[j];
             }
         }
     }
@@ -484,11 +453,13 @@ typedef struct {
     npy_intp pw_size;             /* elements of one group's packed filters */
     ST_CV_T *out;                 /* y, d img, or the per-thread partial sums of d kern */
     const st_conv_geom *g;
-    st_conv_index pix, kk;        /* im2col's tables (forward, weight gradient) */
+    st_conv_geom gx;              /* what im2col reads: g, or g's image zero-padded (st_conv_padded_geom) */
+    npy_intp *pix, *kk;           /* im2col's offset tables, over gx (forward, weight gradient) */
     st_conv_plan plan;
     npy_intp *next;               /* the shared item counter (st_conv_next) */
     char *scratch;                /* thread t's area starts at scratch + t * per_thread */
     size_t per_thread, first;     /* bytes per thread; bytes of the first of its two buffers */
+    size_t padded;                /* offset of the thread's padded image in its area (0: im2col reads x) */
 } ST_CV(st_conv_job);
 
 static inline ST_CV_T *ST_CV(st_conv_area)(const ST_CV(st_conv_job) *j, int t, ST_CV_T **second)
@@ -498,6 +469,30 @@ static inline ST_CV_T *ST_CV(st_conv_area)(const ST_CV(st_conv_job) *j, int t, S
     return (ST_CV_T *)area;
 }
 
+/* The channels of one image and group as im2col reads them: x itself when no window reaches the padding,
+ * else a copy into the thread's zero-bordered buffer, so that im2col never tests bounds. The border is
+ * zeroed once, by st_conv_pad_init; each copy rewrites only the image's own pixels. */
+static const ST_CV_T *ST_CV(st_conv_source)(const ST_CV(st_conv_job) *j, int t, const ST_CV_T *x)
+{
+    if (j->padded == 0) return x;
+    const st_conv_geom *g = j->g, *gx = &j->gx;
+    ST_CV_T *buf = (ST_CV_T *)(j->scratch + (size_t)t * j->per_thread + j->padded);
+    const npy_intp Cg = g->C / g->G, rows = g->H < gx->H - g->pt ? g->H : gx->H - g->pt;
+    const npy_intp cols = g->W < gx->W - g->pl ? g->W : gx->W - g->pl;
+    for (npy_intp c = 0; c < Cg && cols > 0; ++c)
+        for (npy_intp r = 0; r < rows; ++r)
+            memcpy(buf + (c * gx->H + r + g->pt) * gx->W + g->pl, x + (c * g->H + r) * g->W,
+                   (size_t)cols * sizeof(ST_CV_T));
+    return buf;
+}
+
+static void ST_CV(st_conv_pad_init)(const ST_CV(st_conv_job) *j, int t)
+{
+    if (j->padded)
+        memset(j->scratch + (size_t)t * j->per_thread + j->padded, 0,
+               (size_t)(j->g->C / j->g->G * j->gx.H * j->gx.W) * sizeof(ST_CV_T));
+}
+
 static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
 {
     (void)nt;
@@ -505,14 +500,21 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
     const st_conv_geom *g = j->g;
     const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W, S = j->plan.slices;
+    const npy_intp mpad = (Og + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR;
     ST_CV_T *unused, *pb = ST_CV(st_conv_area)(j, t, &unused);
+    ST_CV(st_conv_pad_init)(j, t);
     for (npy_intp i; (i = st_conv_next(j->next, g->B * S)) >= 0;) {
         const npy_intp b = i / S, p0 = i % S * j->plan.chunk, n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
-        const st_conv_index pix = st_conv_index_from(&j->pix, p0);
+        const npy_intp *pix = j->pix + p0;
         for (npy_intp gr = 0; gr < G; ++gr) {  /* y_g[:, p0:p0+n] = w_g . col[:, p0:p0+n] */
-            ST_CV(st_im2col_packed)(j->x + b * xbs + gr * cs, &j->kk, K, &pix, n, g, pb);
-            ST_GM(st_gemm_packed)(Og, n, K, j->pw + gr * j->pw_size, pb, j->out + (b * g->O + gr * Og) * P + p0, P,
-                                  0);
+            const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs);
+            /* one block of ST_GEMM_KC taps at a time: its windows stay in cache between im2col and the product */
+            for (npy_intp pc = 0; pc < K; pc += ST_GEMM_KC) {
+                const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
+                ST_CV(st_im2col_packed)(src, j->kk + pc, kc, pix, n, pb);
+                ST_GM(st_gemm_packed)(Og, n, kc, j->pw + gr * j->pw_size + pc * mpad, pb,
+                                      j->out + (b * g->O + gr * Og) * P + p0, P, pc > 0);
+            }
         }
     }
 }
@@ -528,19 +530,35 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
     const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W, S = j->plan.slices, items = g->B * S;
     const npy_intp parts = j->plan.parts;
     ST_CV_T *pb, *pa = ST_CV(st_conv_area)(j, t, &pb);
+    ST_CV(st_conv_pad_init)(j, t);
     for (npy_intp part; (part = st_conv_next(j->next, parts)) >= 0;) {
         ST_CV_T *acc = j->out + (size_t)part * (size_t)(g->O * K);  /* zeroed by the caller */
         for (npy_intp i = items * part / parts; i < items * (part + 1) / parts; ++i) {
             const npy_intp b = i / S, p0 = i % S * j->plan.chunk;
             const npy_intp n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
-            const st_conv_index pix = st_conv_index_from(&j->pix, p0);
+            const npy_intp *pix = j->pix + p0;
+            /* taps in blocks of about 64K elements of windows, which stay in cache for the product */
+            npy_intp qc = ((npy_intp)65536 / n) / ST_CV_NR * ST_CV_NR;
+            if (qc < ST_CV_NR) qc = ST_CV_NR;
             for (npy_intp gr = 0; gr < G; ++gr) {  /* acc_g (Og x K) += top_g[:, p0:p0+n] . col[:, p0:p0+n]^T */
                 ST_GM(st_gemm_pack_a_all)(Og, n, j->top + (b * g->O + gr * Og) * P + p0, P, 1, pa);
-                ST_CV(st_im2col_packed)(j->x + b * xbs + gr * cs, &pix, n, &j->kk, K, g, pb);
-                ST_GM(st_gemm_packed)(Og, K, n, pa, pb, acc + gr * Og * K, K, 1);
+                const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs);
+                for (npy_intp q0 = 0; q0 < K; q0 += qc) {
+                    const npy_intp cols = K - q0 < qc ? K - q0 : qc;
+                    ST_CV(st_im2col_packed)(src, pix, n, j->kk + q0, cols, pb);
+                    ST_GM(st_gemm_packed)(Og, cols, n, pa, pb, acc + gr * Og * K + q0, K, 1);
+                }
             }
         }
     }
+}
+
+/* Taps per block of the input gradient's window matrix: about 64K elements, a whole number of st_gemm rows. */
+static inline npy_intp ST_CV(st_conv_gradi_block)(npy_intp K, npy_intp P)
+{
+    npy_intp rb = (npy_intp)65536 / (P > 0 ? P : 1) / ST_GEMM_MR * ST_GEMM_MR;
+    if (rb < ST_GEMM_MR) rb = ST_GEMM_MR;
+    return rb < K ? rb : K;
 }
 
 static void ST_CV(st_conv_gradi_worker)(void *ctx, int t, int nt)
@@ -551,13 +569,18 @@ static void ST_CV(st_conv_gradi_worker)(void *ctx, int t, int nt)
     const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W;
     ST_CV_T *col, *pb = ST_CV(st_conv_area)(j, t, &col);
+    const npy_intp rb = ST_CV(st_conv_gradi_block)(K, P);
     for (npy_intp b; (b = st_conv_next(j->next, g->B)) >= 0;) {  /* one item per image */
         memset(j->out + b * xbs, 0, (size_t)xbs * sizeof(ST_CV_T));
         for (npy_intp gr = 0; gr < G; ++gr) {
-            /* col (K x P) = W_g^T (K x Og) . top_g (Og x P), then scattered back onto the image */
+            /* col (K x P) = W_g^T (K x Og) . top_g (Og x P), then scattered back onto the image; in blocks of rb
+             * taps, so that each block of col is still in cache when it is scattered */
             ST_GM(st_gemm_pack_b_all)(Og, P, j->top + (b * g->O + gr * Og) * P, P, 1, pb);
-            ST_GM(st_gemm_packed)(K, P, Og, j->pw + gr * j->pw_size, pb, col, P, 0);
-            ST_CV(st_col2im)(col, Cg, g, j->out + b * xbs + gr * cs);
+            for (npy_intp r0 = 0; r0 < K; r0 += rb) {
+                const npy_intp m = K - r0 < rb ? K - r0 : rb;
+                ST_GM(st_gemm_packed_rows)(r0, m, K, P, Og, j->pw + gr * j->pw_size, pb, col, P, 0);
+                ST_CV(st_col2im)(col, r0, r0 + m, g, j->out + b * xbs + gr * cs);
+            }
         }
     }
 }
@@ -569,18 +592,24 @@ static ST_CV_T *ST_CV(st_conv_scratch)(ST_CV(st_conv_job) *j, int nt, size_t sha
                                        size_t second)
 {
     const st_conv_geom *g = j->g;
-    const npy_intp P = g->OH * g->OW, K = g->C / g->G * g->kh * g->kw, NR = ST_CV_NR;
+    const npy_intp P = g->OH * g->OW, K = g->C / g->G * g->kh * g->kw;
     const size_t head = st_conv_lines(shared * sizeof(ST_CV_T));
-    const size_t index = tables ? st_conv_lines((size_t)(3 * (P + NR) + 3 * (K + NR)) * sizeof(npy_intp)) : 0;
+    const size_t index = tables ? st_conv_lines((size_t)(P + K) * sizeof(npy_intp)) : 0;
+    j->gx = *g;
+    if (tables && !g->interior) st_conv_padded_geom(g, &j->gx);
     j->first = st_conv_lines(first * sizeof(ST_CV_T));
     j->per_thread = j->first + st_conv_lines(second * sizeof(ST_CV_T));
+    j->padded = 0;
+    if (tables && !g->interior) {
+        j->padded = j->per_thread;
+        j->per_thread += st_conv_lines((size_t)(g->C / g->G * j->gx.H * j->gx.W) * sizeof(ST_CV_T));
+    }
     char *buf = (char *)st_conv_alloc(head + index + (size_t)nt * j->per_thread);
     if (buf == NULL) return NULL;
     if (tables) {
-        npy_intp *ib = (npy_intp *)(buf + head);
-        st_conv_index_init(&j->pix, ib, P, NR);
-        st_conv_index_init(&j->kk, ib + 3 * (P + NR), K, NR);
-        st_conv_index_fill(g, &j->pix, &j->kk);
+        j->pix = (npy_intp *)(buf + head);
+        j->kk = j->pix + P;
+        st_conv_index_fill(&j->gx, j->pix, j->kk);
     }
     j->scratch = buf + head + index;
     return (ST_CV_T *)buf;
@@ -616,7 +645,7 @@ static int ST_CV(st_conv2d_fwd)(const ST_CV_T *x, const ST_CV_T *w, ST_CV_T *y, 
     npy_intp next = 0;
     const size_t packed = (size_t)g->G * (st_conv_lines((size_t)ST_GM(st_gemm_a_size)(Og, K) * sizeof(ST_CV_T))
                                           / sizeof(ST_CV_T));
-    ST_CV(st_conv_job) j = {x, NULL, NULL, 0, y, g, {0}, {0}, plan, &next, NULL, 0, 0};
+    ST_CV(st_conv_job) j = {x, NULL, NULL, 0, y, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
     ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 1,
                                            (size_t)ST_GM(st_gemm_b_size)(K, P), 0);
     if (head == NULL) return -1;
@@ -640,7 +669,7 @@ static int ST_CV(st_conv2d_gradw)(const ST_CV_T *x, const ST_CV_T *top, ST_CV_T 
     if (parts < nt) parts = plan.parts < nt ? plan.parts : nt;  /* one per thread at least */
     plan.parts = parts;
     npy_intp next = 0;
-    ST_CV(st_conv_job) j = {x, top, NULL, 0, NULL, g, {0}, {0}, plan, &next, NULL, 0, 0};
+    ST_CV(st_conv_job) j = {x, top, NULL, 0, NULL, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
     ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, (size_t)(parts * OK), 1, (size_t)ST_GM(st_gemm_a_size)(Og, P),
                                            (size_t)ST_GM(st_gemm_b_size)(P, K));
     if (head == NULL) return -1;
@@ -665,9 +694,10 @@ static int ST_CV(st_conv2d_gradi)(const ST_CV_T *w, const ST_CV_T *top, ST_CV_T 
     npy_intp next = 0;
     const size_t packed = (size_t)g->G * (st_conv_lines((size_t)ST_GM(st_gemm_a_size)(K, Og) * sizeof(ST_CV_T))
                                           / sizeof(ST_CV_T));
-    ST_CV(st_conv_job) j = {NULL, top, NULL, 0, dx, g, {0}, {0}, plan, &next, NULL, 0, 0};
+    ST_CV(st_conv_job) j = {NULL, top, NULL, 0, dx, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
     ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 0,
-                                           (size_t)ST_GM(st_gemm_b_size)(Og, P), (size_t)(K * P));
+                                           (size_t)ST_GM(st_gemm_b_size)(Og, P),
+                                           (size_t)(ST_CV(st_conv_gradi_block)(K, P) * P));
     if (head == NULL) return -1;
     j.pw = head;
     j.pw_size = ST_CV(st_conv_pack_filters)(w, g, 1, head + packed, head);

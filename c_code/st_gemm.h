@@ -171,10 +171,11 @@ static void ST_GM(st_gemm_pack_b_all)(npy_intp k, npy_intp n, const ST_GM_T *b, 
         ST_GM(st_gemm_pack_b)(k - pc < ST_GEMM_KC ? k - pc : ST_GEMM_KC, n, b + pc * rsb, rsb, csb, dst + pc * npad);
 }
 
-/* C (m x n, row stride ldc) = A . B (accumulate = 0) or C += A . B, from A and B packed whole (pa, pb), on the
- * calling thread. Blocks of MC rows of A stay in cache while the B panels of a block of kc rows stream by. */
-static void ST_GM(st_gemm_packed)(npy_intp m, npy_intp n, npy_intp k, const ST_GM_T *pa, const ST_GM_T *pb,
-                                  ST_GM_T *c, npy_intp ldc, int accumulate)
+/* C (m x n, row stride ldc) = A . B (accumulate = 0) or C += A . B, where A is rows [r0, r0 + m) of a matrix of
+ * `rows` rows packed whole (pa; r0 a multiple of ST_GEMM_MR) and B is packed whole (pb), on the calling thread.
+ * Blocks of MC rows of A stay in cache while the B panels of a block of kc rows stream by. */
+static void ST_GM(st_gemm_packed_rows)(npy_intp r0, npy_intp m, npy_intp rows, npy_intp n, npy_intp k,
+                                       const ST_GM_T *pa, const ST_GM_T *pb, ST_GM_T *c, npy_intp ldc, int accumulate)
 {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
@@ -182,12 +183,12 @@ static void ST_GM(st_gemm_packed)(npy_intp m, npy_intp n, npy_intp k, const ST_G
             for (npy_intp i = 0; i < m; ++i) memset(c + i * ldc, 0, (size_t)n * sizeof(ST_GM_T));
         return;
     }
-    const npy_intp mpad = (m + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR;
+    const npy_intp mpad = (rows + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR;
     const npy_intp npad = (n + ST_GM_NR - 1) / ST_GM_NR * ST_GM_NR;
     for (npy_intp pc = 0; pc < k; pc += ST_GEMM_KC) {
         const npy_intp kc = k - pc < ST_GEMM_KC ? k - pc : ST_GEMM_KC;
         const int acc = accumulate || pc > 0;
-        const ST_GM_T *pak = pa + pc * mpad, *pbk = pb + pc * npad;
+        const ST_GM_T *pak = pa + pc * mpad + r0 * kc, *pbk = pb + pc * npad;
         for (npy_intp ic = 0; ic < m; ic += ST_GEMM_MC) {
             const npy_intp mc = m - ic < ST_GEMM_MC ? m - ic : ST_GEMM_MC;
             for (npy_intp jr = 0; jr < n; jr += ST_GM_NR) {
@@ -200,6 +201,13 @@ static void ST_GM(st_gemm_packed)(npy_intp m, npy_intp n, npy_intp k, const ST_G
             }
         }
     }
+}
+
+/* C (m x n, row stride ldc) = A . B (accumulate = 0) or C += A . B, from A and B packed whole (pa, pb). */
+static inline void ST_GM(st_gemm_packed)(npy_intp m, npy_intp n, npy_intp k, const ST_GM_T *pa, const ST_GM_T *pb,
+                                         ST_GM_T *c, npy_intp ldc, int accumulate)
+{
+    ST_GM(st_gemm_packed_rows)(0, m, m, n, k, pa, pb, c, ldc, accumulate);
 }
 
 #undef ST_GM_V
