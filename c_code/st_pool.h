@@ -64,6 +64,31 @@ static int st_pool_axis_init(st_pool_axis *a, npy_intp len, int ws, int s, int p
     return 0;
 }
 
+/* Which windows of axis `a` cover each of its `len` pixels: *slots tables of len entries (the most windows
+ * covering one pixel), *owner[q * len + c] the q-th window covering pixel c, or a->n where fewer cover it.
+ * Returns -1 when memory cannot be had. */
+static int st_pool_owners(const st_pool_axis *a, npy_intp len, npy_intp **owner, int *slots)
+{
+    npy_intp most = 0;
+    for (npy_intp c = 0, j0 = 0; c < len; ++c) {  /* windows start in order: covering ones form a run */
+        while (j0 < a->n && a->hi[j0] <= c) ++j0;
+        npy_intp k = 0;
+        for (npy_intp j = j0; j < a->n && a->lo[j] <= c; ++j) k += c < a->hi[j];
+        most = k > most ? k : most;
+    }
+    *slots = (int)most;
+    *owner = (npy_intp *)malloc((size_t)(most * len > 0 ? most * len : 1) * sizeof(npy_intp));
+    if (*owner == NULL) return -1;
+    for (npy_intp c = 0, j0 = 0; c < len; ++c) {
+        while (j0 < a->n && a->hi[j0] <= c) ++j0;
+        npy_intp k = 0;
+        for (npy_intp j = j0; j < a->n && a->lo[j] <= c; ++j)
+            if (c < a->hi[j]) (*owner)[k++ * len + c] = j;
+        for (; k < most; ++k) (*owner)[k * len + c] = a->n;
+    }
+    return 0;
+}
+
 /* Shapes: the leading axes of every operand equal x's; pooled operands end in (OH, OW), the others in
  * (H, W). Sets a ValueError naming the operand otherwise. */
 static int st_pool_check(PyArrayObject *x, PyArrayObject *v, int pooled, npy_intp OH, npy_intp OW,
@@ -88,19 +113,15 @@ static inline PyArrayObject *st_pool_operand(PyObject *slot, int typenum)
 }
 
 #define ST_PL_T npy_float32
-#define ST_PL_U npy_uint32
 #define ST_PL(name) name##_f32
 #include "st_pool.h"
 #undef ST_PL_T
-#undef ST_PL_U
 #undef ST_PL
 
 #define ST_PL_T npy_float64
-#define ST_PL_U npy_uint64
 #define ST_PL(name) name##_f64
 #include "st_pool.h"
 #undef ST_PL_T
-#undef ST_PL_U
 #undef ST_PL
 
 /* One entry for the four ops. kind ST_POOL_FWD: out = pool(x); ST_POOL_MAX_GRAD: out = d x from (maxout, a = gz);
@@ -216,17 +237,6 @@ static inline ST_PL_T ST_PL(st_pool_nmax)(ST_PL_T m, ST_PL_T v)
     return (v > m || v != v) ? v : m;
 }
 
-/* g where keep is 1, +0 where it is 0, through a bit mask: the compiler turns a select between g and 0
- * into a data-dependent jump when it cannot vectorize (strided windows), and random data mispredicts it. */
-static inline ST_PL_T ST_PL(st_pool_keep)(int keep, ST_PL_T g)
-{
-    ST_PL_U bits;
-    memcpy(&bits, &g, sizeof bits);
-    bits &= (ST_PL_U)0 - (ST_PL_U)keep;
-    memcpy(&g, &bits, sizeof bits);
-    return g;
-}
-
 /* Max pooling on one plane, any windows: the max is separable, so each output row first takes the
  * column-wise max of its window's rows (a contiguous, vectorized pass into tmp, W long), then each output
  * the max over its window's columns of tmp. Exact: a max does not round. */
@@ -260,27 +270,32 @@ static void ST_PL(st_pool_plane_max)(const ST_PL_T *restrict x, ST_PL_T *restric
 }
 
 /* The max-pooling gradient on one plane, any windows: every pixel equal to its window's max receives the
- * window's gradient (ties all receive it, as in perform). Branch-free, so random data costs no mispredicted
- * jumps; out is zeroed by the caller. */
+ * window's gradient (ties all receive it, as in perform); out is zeroed by the caller. Per output row, the
+ * maxima and gradients of the windows covering each column are first spread along the row (owner: up to
+ * `slots` windows per column, OW where none; mg: 2 (OW + 1) scratch, me / ge: slots x W each), so that the
+ * window's rows are then updated by contiguous, vectorized loops. */
 static void ST_PL(st_pool_plane_max_grad)(const ST_PL_T *restrict x, const ST_PL_T *restrict mo,
-                                          const ST_PL_T *restrict a, ST_PL_T *restrict out,
-                                          npy_intp W, const st_pool_axis *ra, const st_pool_axis *ca)
+                                          const ST_PL_T *restrict a, ST_PL_T *restrict out, npy_intp W, npy_intp OW,
+                                          const st_pool_axis *ra, const npy_intp *restrict owner, int slots,
+                                          ST_PL_T *restrict mg, ST_PL_T *restrict me, ST_PL_T *restrict ge)
 {
-    const npy_intp OW = ca->n;
+    ST_PL_T *m = mg, *g = mg + OW + 1;
+    m[OW] = g[OW] = 0;  /* what a column no window covers sees */
     for (npy_intp i = 0; i < ra->n; ++i) {
-        const ST_PL_T *m = mo + i * OW, *g = a + i * OW;
+        for (npy_intp j = 0; j < OW; ++j) {
+            m[j] = mo[i * OW + j];
+            g[j] = a[i * OW + j];
+        }
+        for (npy_intp e = 0; e < slots * W; ++e) {
+            me[e] = m[owner[e]];
+            ge[e] = g[owner[e]];
+        }
         for (npy_intp r = ra->lo[i]; r < ra->hi[i]; ++r) {
-            const ST_PL_T *xr = x + r * W;
+            const ST_PL_T *xr = x + r * W, zero = 0;
             ST_PL_T *gr = out + r * W;
-            if (ca->whole) { /* as in the forward pass: one column offset of every window at a time */
-                const npy_intp s = ca->step;
-                for (npy_intp dc = 0; dc < ca->ws; ++dc)
-                    for (npy_intp j = 0; j < OW; ++j) gr[j * s + dc] += ST_PL(st_pool_keep)(xr[j * s + dc] == m[j], g[j]);
-                continue;
-            }
-            for (npy_intp j = 0; j < OW; ++j) {
-                const ST_PL_T mj = m[j], gj = g[j];
-                for (npy_intp c = ca->lo[j]; c < ca->hi[j]; ++c) gr[c] += ST_PL(st_pool_keep)(xr[c] == mj, gj);
+            for (int q = 0; q < slots; ++q) {
+                const ST_PL_T *mq = me + q * W, *gq = ge + q * W;
+                for (npy_intp c = 0; c < W; ++c) gr[c] += xr[c] == mq[c] ? gq[c] : zero;
             }
         }
     }
@@ -354,21 +369,28 @@ static int ST_PL(st_pool_run)(int kind, int mode, const void *xv, const void *mv
         /* branch-free max paths; a window of k pixels costs about k operations per output */
         const npy_intp win = (ra->hi[0] - ra->lo[0]) * (ca->hi[0] - ca->lo[0]);
         const int big = planes > 1 && planes * (HW + P * win) > 2 * (npy_intp)ST_OMP_THRESHOLD;
-        const size_t tmp_bytes = (size_t)(W > 0 ? W : 1) * sizeof(ST_PL_T);
+        npy_intp *owner = NULL;
+        int slots = 0;
+        if (kind == ST_POOL_MAX_GRAD && st_pool_owners(ca, W, &owner, &slots) < 0) return -1;
+        /* per thread: the forward pass's column maxima (W); the gradient's spread rows (2 (OW + 1) + 2 slots W) */
+        const npy_intp scratch = kind == ST_POOL_FWD ? W : 2 * (ca->n + 1) + 2 * (npy_intp)slots * W;
         int failed = 0;
 #pragma omp parallel if (big) reduction(| : failed)
         {
-            ST_PL_T *tmp = kind == ST_POOL_FWD ? (ST_PL_T *)malloc(tmp_bytes) : NULL;
-            if (kind == ST_POOL_FWD && tmp == NULL) failed = 1;
+            ST_PL_T *tmp = (ST_PL_T *)malloc((size_t)(scratch > 0 ? scratch : 1) * sizeof(ST_PL_T));
+            if (tmp == NULL) failed = 1;
             else {
 #pragma omp for
                 for (npy_intp pl = 0; pl < planes; ++pl) {
                     if (kind == ST_POOL_FWD) ST_PL(st_pool_plane_max)(x + pl * HW, out + pl * P, tmp, W, ra, ca);
-                    else ST_PL(st_pool_plane_max_grad)(x + pl * HW, mo + pl * P, a + pl * P, out + pl * HW, W, ra, ca);
+                    else ST_PL(st_pool_plane_max_grad)(x + pl * HW, mo + pl * P, a + pl * P, out + pl * HW, W, ca->n,
+                                                      ra, owner, slots, tmp, tmp + 2 * (ca->n + 1),
+                                                      tmp + 2 * (ca->n + 1) + (npy_intp)slots * W);
                 }
             }
             free(tmp);
         }
+        free(owner);
         return failed ? -1 : 0;
     }
     ST_FOR_ROWS(pl, planes, planes > 1 && planes * (HW > P ? HW : P) > 8 * (npy_intp)ST_OMP_THRESHOLD, {

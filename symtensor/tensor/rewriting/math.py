@@ -376,6 +376,22 @@ def merge_reductions(fgraph, node):
     return None if new is None else [new]
 
 
+@register("canonicalize", "fast_run")
+@node_rewriter([CAReduce])
+def reduce_over_length_one_axes(fgraph, node):
+    """sum / prod / max / min of x over axes that all have length 1 -> x without those axes (a gradient
+    through dimshuffle('x', 0, 'x', 'x') sums a bias-shaped tensor over its broadcast axes)."""
+    if not isinstance(node.op.scalar_op, (ts.Add, ts.Mul, ts.Maximum, ts.Minimum)):
+        return None
+    x = node.inputs[0]
+    axes = tuple(range(x.ndim)) if node.op.axis is None else node.op.axis
+    if not axes or not all(x.broadcastable[a] for a in axes):
+        return None
+    kept = [a for a in range(x.ndim) if a not in axes]
+    new = keep_type(DimShuffle(x.broadcastable, kept)(x), node.outputs[0])
+    return None if new is None else [new]
+
+
 register("canonicalize", "fast_run", "fast_compile", name="log_of_exp")(
     pattern((log, (exp, "x")), "x", "log_of_exp"))
 
