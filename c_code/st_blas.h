@@ -5,6 +5,15 @@
 
 #include <dlfcn.h>
 #include "st_runtime.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* multiply-adds from which st_gemm splits a product over the OpenMP threads */
+#define ST_BLAS_SPLIT_WORK ((double)(1 << 21))
+
+/* Set while a graph runs with BLAS on one thread (st_run_nodes in st_driver.h). */
+static int st_blas_one_thread = 0;
 
 typedef void (*st_gemm_d)(char *, char *, int *, int *, int *, double *, double *, int *, double *, int *,
                           double *, double *, int *);
@@ -113,15 +122,36 @@ static int st_gemm(PyArrayObject *a, PyArrayObject *b, PyArrayObject *out, doubl
     if (A == NULL) return -1;
     PyArrayObject *B = st_blas_operand(b, &tb, &ldb);
     if (B == NULL) { Py_DECREF(A); return -1; }
-    /* row-major C = A B  <=>  column-major C^T = B^T A^T */
-    if (PyArray_TYPE(out) == NPY_FLOAT64) {
-        double al = alpha, be = beta;
-        st_blas.dgemm(&tb, &ta, &n, &m, &k, &al, (double *)PyArray_DATA(B), &ldb, (double *)PyArray_DATA(A), &lda,
-                      &be, (double *)PyArray_DATA(out), &ldc);
-    } else {
-        float al = (float)alpha, be = (float)beta;
-        st_blas.sgemm(&tb, &ta, &n, &m, &k, &al, (float *)PyArray_DATA(B), &ldb, (float *)PyArray_DATA(A), &lda,
-                      &be, (float *)PyArray_DATA(out), &ldc);
+    const int f64 = PyArray_TYPE(out) == NPY_FLOAT64;
+    const size_t item = f64 ? sizeof(double) : sizeof(float);
+    char *pa = PyArray_BYTES(A), *pb = PyArray_BYTES(B), *pc = PyArray_BYTES(out);
+    /* Large products are cut into one slab of C per OpenMP thread, each computed by a single-threaded BLAS
+     * call (the graph runs BLAS on one thread: st_run_nodes). Slabs are rows of C, or columns when C is
+     * wide; each is at least 8 long. */
+    int parts = 1;
+#ifdef _OPENMP
+    if (st_blas_one_thread && (double)m * (double)n * (double)k >= ST_BLAS_SPLIT_WORK) parts = omp_get_max_threads();
+#endif
+    const int by_rows = m >= n, len = by_rows ? m : n;
+    if (parts > len / 8) parts = len / 8 > 1 ? len / 8 : 1;
+    #pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
+    for (int p = 0; p < parts; ++p) {
+        const int lo = (int)((long)len * p / parts), hi = (int)((long)len * (p + 1) / parts);
+        int mm = by_rows ? hi - lo : m, nn = by_rows ? n : hi - lo;
+        /* row i of a: row-major (ta 'N') at i * lda, column-major at i; column j of b: row-major at j,
+         * column-major (tb 'T') at j * ldb */
+        char *a0 = pa + (by_rows ? (size_t)lo * (ta == 'N' ? (size_t)lda : 1) * item : 0);
+        char *b0 = pb + (by_rows ? 0 : (size_t)lo * (tb == 'N' ? 1 : (size_t)ldb) * item);
+        char *c0 = pc + (by_rows ? (size_t)lo * (size_t)ldc : (size_t)lo) * item;
+        /* row-major C = A B  <=>  column-major C^T = B^T A^T */
+        if (f64) {
+            double al = alpha, be = beta;
+            st_blas.dgemm(&tb, &ta, &nn, &mm, &k, &al, (double *)b0, &ldb, (double *)a0, &lda, &be, (double *)c0,
+                          &ldc);
+        } else {
+            float al = (float)alpha, be = (float)beta;
+            st_blas.sgemm(&tb, &ta, &nn, &mm, &k, &al, (float *)b0, &ldb, (float *)a0, &lda, &be, (float *)c0, &ldc);
+        }
     }
     Py_DECREF(A); Py_DECREF(B);
     return 0;

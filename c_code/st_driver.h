@@ -4,7 +4,6 @@
  *   ST_NSLOTS, ST_NIN, ST_NOUT           slot count, graph inputs, graph outputs
  *   st_in_slots[ST_NIN], st_out_slots[ST_NOUT]
  *   int st_run_graph(st_state *st)       runs every node; on error sets st->failed, returns -1
- *   ST_BLAS_ONE_THREAD (optional)        the graph has kernels that thread themselves (OpenMP)
  *   void st_clear_transient(st_state *st)
  * and includes st_state.h first. This header adds run(), call() (the checked fast
  * path used by Function.__call__), new_state(), set_call_spec() and friends.
@@ -12,19 +11,20 @@
 #ifndef ST_DRIVER_H
 #define ST_DRIVER_H
 
-/* Run the graph. A graph whose kernels run their own OpenMP threads (convolutions) runs BLAS on one
- * thread: two thread pools taking turns on the same cores cost more than either saves. */
+/* Run the graph with BLAS on one thread: OpenMP's threads are the graph's only pool (st_gemm splits large
+ * products over them). Two pools taking turns on the same cores cost more than either saves: each spins a
+ * while after its work, on the cores the other then needs. Without OpenBLAS's thread setter BLAS keeps its
+ * own threads and st_gemm does not split. */
 static int st_run_nodes(st_state *st)
 {
-#ifdef ST_BLAS_ONE_THREAD
     st_blas_threads_fn set_threads = st_blas_threads();
-    int before = set_threads ? set_threads(1) : 0;
-    int rc = st_run_graph(st);
+    const int outer = st_blas_one_thread;
+    const int before = set_threads ? set_threads(1) : 0;
+    st_blas_one_thread = set_threads != NULL;
+    const int rc = st_run_graph(st);
+    st_blas_one_thread = outer;
     if (set_threads) set_threads(before);
     return rc;
-#else
-    return st_run_graph(st);
-#endif
 }
 
 /* ---------------------------------------------------------------- call spec */

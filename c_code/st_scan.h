@@ -12,15 +12,6 @@
  * A state's buffer holds lag + n rows (the initial rows first), or, when only
  * its last rows are used (store > 0), max(lag, min(store, lag + n)) rows
  * written circularly and put back in time order at the end.
- *
- * A loop whose steps are small (at most ST_SCAN_SMALL_STEP elements read per
- * step) calls BLAS on one thread: waking and joining BLAS's worker threads for
- * every small product costs more than it saves, and much more when other
- * processes hold the cores (the workers are not scheduled promptly). The
- * setting is OpenBLAS's openblas_set_num_threads_local, which its pthreads
- * builds apply to the whole process despite the name: the loop holds the GIL
- * and puts the previous count back when it ends, so at worst a product run
- * meanwhile by another thread without the GIL uses one thread.
  */
 #ifndef ST_SCAN_H
 #define ST_SCAN_H
@@ -41,25 +32,6 @@ typedef struct {
     const npy_intp *nit_shape;     /* the nit-sot outputs' static step shapes, concatenated; -1: unknown */
     const int *user_index;         /* per state, then nit-sot output: fn's output number (-1: hidden) */
 } st_scan_desc;
-
-#ifndef ST_SCAN_SMALL_STEP
-#define ST_SCAN_SMALL_STEP (1 << 20)
-#endif
-
-/* Elements one step reads: a row of every sequence and state, and every non-sequence. */
-static npy_intp st_scan_step_size(const st_scan_desc *d, PyObject *const *in)
-{
-    npy_intp total = 0;
-    for (int k = 1; k <= d->n_seqs + d->n_states; ++k) {
-        PyArrayObject *a = ST_ARR(in[k]);
-        if (PyArray_Check(in[k]) && PyArray_NDIM(a) > 0 && PyArray_DIM(a, 0) > 0)
-            total += PyArray_SIZE(a) / PyArray_DIM(a, 0);
-    }
-    PyObject *const *nonseqs = in + 1 + d->n_seqs + d->n_states + d->n_shared;
-    for (int k = 0; k < d->n_nonseqs; ++k)
-        if (PyArray_Check(nonseqs[k])) total += PyArray_SIZE(ST_ARR(nonseqs[k]));
-    return total;
-}
 
 /* A view of rows [r, r + n) of a, or of row r without its axis when drop is set. */
 static PyObject *st_scan_rows(PyArrayObject *a, npy_intp r, npy_intp n, int drop, int writeable)
@@ -214,8 +186,6 @@ static int st_scan_run(const st_scan_desc *d, PyObject *data, PyObject *const *i
     PyObject **args = block, **res = args + n_in, **bufs = res + n_out, **nits = bufs + S, **cur = nits + N;
     int status = -1, n_views_made = 0;
     npy_intp n_run = n;
-    st_blas_threads_fn blas_threads = st_scan_step_size(d, in) <= ST_SCAN_SMALL_STEP ? st_blas_threads() : NULL;
-    int blas_threads_before = blas_threads ? blas_threads(1) : 0;
 
     const int *tap = d->taps;
     for (int s = 0; s < S; tap += d->n_taps[s], ++s) {
@@ -349,7 +319,6 @@ static int st_scan_run(const st_scan_desc *d, PyObject *data, PyObject *const *i
     }
     status = 0;
 done:
-    if (blas_threads) blas_threads(blas_threads_before);
     for (int v = 0; v < n_views_made; ++v) Py_XDECREF(args[v]);
     for (int o = 0; o < n_out; ++o) Py_XDECREF(res[o]);
     for (int j = 0; j < H; ++j) Py_XDECREF(cur[j]);

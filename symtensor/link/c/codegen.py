@@ -62,8 +62,6 @@ def generate(fgraph):
                 constants[slot_of[var]] = var.data
     nslots = max(len(slot_of), 1)
     parts = [f"#define ST_OMP_THRESHOLD {OMP_THRESHOLD}", f"#define ST_NSLOTS {nslots}"]
-    if any(isinstance(node.op, kernels_conv.SELF_THREADED) for node in order):
-        parts.append("#define ST_BLAS_ONE_THREAD 1")
     parts += [f'#include "{h}"' for h in HEADERS] + [""]
     python_nodes, node_data = {}, {}
     keep = set()  # slots whose buffers persist between calls (owned, reusable outputs)

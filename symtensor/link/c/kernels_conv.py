@@ -18,10 +18,6 @@ from symtensor.tensor.signal.pool import AveragePoolGrad, DownsampleFactorMaxGra
 _FLOATS = ("float32", "float64")
 
 
-#: ops whose kernels run their own OpenMP region over the whole call: a graph holding one runs BLAS
-#: single-threaded (see ST_BLAS_ONE_THREAD in c_code/st_driver.h)
-SELF_THREADED = (AbstractConv2d, AbstractConv2d_gradWeights, AbstractConv2d_gradInputs)
-
 
 def _conv_params(op):
     """The C initializer of an st_conv_params for ``op``."""

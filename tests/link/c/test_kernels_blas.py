@@ -140,3 +140,25 @@ def test_batched_dot_of_matrices_runs_in_c(rng, dtype):
     assert fc(np.ones((0, 4, 5), dtype), np.ones((0, 5, 2), dtype)).shape == (0, 4, 2)
     with pytest.raises(ValueError, match="BatchedDot: shapes"):
         fc(np.ones((3, 4, 5), dtype), np.ones((2, 5, 2), dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shapes", [((160, 100), (100, 140)), ((40, 130), (130, 420))], ids=["tall", "wide"])
+def test_large_products_split_over_threads_match_numpy(rng, dtype, shapes):
+    """Products of 2M multiply-adds and more are cut into slabs of rows (tall) or columns (wide), one
+    single-threaded BLAS call per OpenMP thread: every operand layout, Dot22 and Gemm with beta 0 and 1."""
+    a, b, z = T.matrix("a", dtype=dtype), T.matrix("b", dtype=dtype), T.matrix("z", dtype=dtype)
+    fc = st.function([a, b, z], [blas.dot22(a, b), blas.gemm_no_inplace(z, 0.5, a, b, 1.0),
+                                 blas.gemm_no_inplace(z, -1.0, a, b, 0.0)], mode=C_RAW)
+    assert c_op_names(fc) == {"Dot22", "Gemm"}
+    (m, k), (_, n) = shapes
+    as_, bs = layouts(rng, (m, k), dtype), layouts(rng, (k, n), dtype)
+    zv = rng.normal(size=(m, n)).astype(dtype)
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
+    for lay_a in as_:
+        for lay_b in bs:
+            want = as_[lay_a].astype("float64") @ bs[lay_b].astype("float64")
+            got = fc(as_[lay_a], bs[lay_b], zv)
+            np.testing.assert_allclose(got[0], want, **tol)
+            np.testing.assert_allclose(got[1], zv + 0.5 * want, **tol)
+            np.testing.assert_allclose(got[2], -want, **tol)
