@@ -104,6 +104,17 @@ def normalize_size(size, ndim, params, method):
     return size
 
 
+#: erf(2 / sqrt(2)): the probability mass of a standard normal within 2 standard deviations
+_MASS_WITHIN_TWO = 0.9544997361036416
+
+
+def _truncated_standard_normal(u, dtype):
+    """A standard normal truncated to [-2, 2] from a uniform draw u in (0, 1): the inverse of its CDF,
+    sqrt(2) * erfinv(m * (2u - 1)) with m the mass within 2 standard deviations."""
+    scaled = (u * 2 - 1) * _basic.constant(np.asarray(_MASS_WITHIN_TWO, dtype=dtype))
+    return _basic.cast(_math.erfinv(scaled) * np.sqrt(2.0), dtype)
+
+
 class RandomStreams:
     """A factory of random variables, each with its own substream of one seed (see the module docstring).
 
@@ -186,13 +197,20 @@ class RandomStreams:
         return self._register(state, new_state, out)
 
     def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None, truncate=False):
-        """Normal with mean ``avg`` and standard deviation ``std``: ``z * std + avg`` on a standard draw z."""
-        if truncate:
-            raise NotImplementedError("normal(truncate=True) is not implemented; draw and clip or reject instead")
+        """Normal with mean ``avg`` and standard deviation ``std``: ``z * std + avg`` on a standard draw z.
+
+        ``truncate=True`` (Theano's MRG option) keeps z within 2 standard deviations: z is the exact
+        truncated normal, drawn by inverting its CDF on a uniform draw, so its standard deviation is
+        about 0.88 * std.
+        """
         mu, sigma = _basic.as_tensor_variable(avg), _basic.as_tensor_variable(std)
         dtype = _float_dtype(dtype, mu, sigma)
         size = normalize_size(size, ndim, [mu, sigma], "normal")
-        state, new_state, z = self._draw(NormalRV(dtype), size)
+        if truncate:
+            state, new_state, u = self._draw(UniformRV(dtype), size)
+            z = _truncated_standard_normal(u, dtype)
+        else:
+            state, new_state, z = self._draw(NormalRV(dtype), size)
         out = z
         if not (_is_constant(avg, 0) and _is_constant(std, 1)):
             mu, sigma = _basic.cast(mu, dtype), _basic.cast(sigma, dtype)

@@ -196,8 +196,26 @@ def test_uniform_and_normal_parameters():
     # default parameters: the draw itself, with no arithmetic around it
     assert isinstance(srng.uniform((2,)).owner.op, RandomOp)
     assert isinstance(srng.normal((2,)).owner.op, NormalRV)
-    with pytest.raises(NotImplementedError, match="truncate"):
-        srng.normal((2,), truncate=True)
+
+
+@pytest.mark.parametrize("linker", ["py", "c"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_truncated_normal_stays_within_two_std_and_matches_the_truncated_law(linker, dtype):
+    srng = MRG_RandomStreams(5)
+    z = srng.normal((100000,), avg=1.0, std=3.0, truncate=True, dtype=dtype)
+    assert z.dtype == dtype
+    f = st.function([], z, mode=st.Mode(linker=linker))
+    a, b = f(), f()
+    assert not np.array_equal(a, b)            # the state advances
+    assert np.all(np.abs(a - 1.0) <= 6.0 + 1e-5)
+    # the standard normal truncated to [-2, 2] has variance 1 - 4 phi(2) / (Phi(2) - Phi(-2)) = 0.7737
+    assert abs(a.mean() - 1.0) < 0.02
+    assert abs(a.std() - 3.0 * np.sqrt(0.77374)) < 0.02
+    # exact quantile: P(|z| < 1) = 0.6827 / 0.9545 within the truncated law
+    assert abs(np.mean(np.abs(a - 1.0) < 3.0) - 0.68269 / 0.95450) < 0.01
+    # the same seed, the same uniforms; erfinv may differ in the last bits between linkers
+    again = MRG_RandomStreams(5).normal((100000,), avg=1.0, std=3.0, truncate=True, dtype=dtype).eval()
+    np.testing.assert_allclose(again, a, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
 
 
 def test_binomial_prob_alias_and_random_integers_range():
