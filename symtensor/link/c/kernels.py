@@ -229,6 +229,83 @@ def fused_reduce_kernel(node, ins, outs):
                             value_dtype=composite.outputs[0].type.dtype)
 
 
+#: reductions whose inner loop may run in any order (OpenMP simd reduction operators)
+_SIMD_REDUCTION = {"add": "+", "mul": "*"}
+
+
+def _reduction_loops(name, nd, n, in_t, acc_t, compute, step):
+    """The loops of a reduction over dims / ostr / s<k> (see _reduction_lines).
+
+    Adjacent axes that are both reduced or both kept, and contiguous in every input, are first merged at run
+    time (length-1 axes dropped), so that the inner loop is as long as memory allows: (0, 2, 3) of a
+    C-contiguous 4-d tensor becomes a (reduced, kept, reduced) walk whose inner run is H * W long. An inner
+    run over a reduced axis accumulates in a register, vectorized where the operator may be reassociated;
+    over a kept axis its outputs are distinct, so the loop vectorizes as it stands.
+    """
+    lines = ["npy_intp rd[ST_MAX_NDIM], ro[ST_MAX_NDIM];"]
+    lines += [f"npy_intp r{k}[ST_MAX_NDIM];" for k in range(n)]
+    lines.append("int m = 0;")
+    lines.append(f"for (int d = 0; d < {nd}; ++d) {{")
+    lines.append("    if (dims[d] == 1) continue;")
+    merge = " && ".join([f"r{k}[m - 1] == s{k}[d] * dims[d]" for k in range(n)])
+    lines.append("    if (m > 0 && (ro[m - 1] == 0) == (ostr[d] == 0) && ro[m - 1] == ostr[d] * dims[d] && "
+                 f"{merge}) {{")
+    lines.append("        rd[m - 1] *= dims[d]; ro[m - 1] = ostr[d];" + "".join(f" r{k}[m - 1] = s{k}[d];"
+                                                                               for k in range(n)) + " continue;")
+    lines.append("    }")
+    lines.append("    rd[m] = dims[d]; ro[m] = ostr[d];" + "".join(f" r{k}[m] = s{k}[d];" for k in range(n)) + " ++m;")
+    lines.append("}")
+    lines.append("if (m == 0) { rd[0] = 1; ro[0] = 0;" + "".join(f" r{k}[0] = 0;" for k in range(n)) + " m = 1; }")
+    lines.append("if (n_in > 0) {")
+    lines.append("    const npy_intp inner = rd[m - 1], outer = n_in / inner, so = ro[m - 1];")
+    lines.append("    npy_intp idx[ST_MAX_NDIM] = {0};")
+    lines.append("    for (npy_intp o = 0; o < outer; ++o) {")
+    lines.append("        npy_intp base = 0;")
+    lines += [f"        const char *p{k} = PyArray_BYTES(in{k});" for k in range(n)]
+    lines.append("        for (int d = 0; d < m - 1; ++d) { base += idx[d] * ro[d];"
+                 + "".join(f" p{k} += idx[d] * r{k}[d];" for k in range(n)) + " }")
+    contiguous = " && ".join(f"r{k}[m - 1] == (npy_intp)sizeof({in_t[k]})" for k in range(n))
+    lines.append(f"        if ({contiguous}) {{  /* unit strides: plain indexed loads, which vectorize */")
+    lines += ["            " + ln for ln in _reduction_inner(name, n, in_t, acc_t, compute, step, True)]
+    lines.append("        } else {")
+    lines += ["            " + ln for ln in _reduction_inner(name, n, in_t, acc_t, compute, step, False)]
+    lines.append("        }")
+    lines.append("        for (int d = m - 2; d >= 0; --d) { if (++idx[d] < rd[d]) break; idx[d] = 0; }")
+    lines.append("    }")
+    lines.append("}")
+    return lines
+
+
+def _reduction_inner(name, n, in_t, acc_t, compute, step, unit):
+    """One inner run of a reduction (see _reduction_loops); ``unit``: every input has unit stride there."""
+    if unit:
+        load = [f"const {in_t[k]} x{k} = ((const {in_t[k]} *)p{k})[j];" for k in range(n)]
+    else:
+        load = [f"const {in_t[k]} x{k} = *(const {in_t[k]} *)(p{k} + j * r{k}[m - 1]);" for k in range(n)]
+    lines = []
+    simd = _SIMD_REDUCTION.get(name)
+    if simd is not None:  # a reduced inner run: one register accumulator
+        lines.append("if (so == 0) {")
+        lines.append(f"    {acc_t} a = acc[base];")
+        lines.append(f"    _Pragma(\"omp simd reduction({simd}:a)\")")
+        lines.append("    for (npy_intp j = 0; j < inner; ++j) {")
+        lines += ["        " + ln for ln in load + compute]
+        lines.append(f"        a {simd}= v;")
+        lines.append("    }")
+        lines.append("    acc[base] = a;")
+        lines.append("} else {")
+        lines.append("    _Pragma(\"omp simd\")")
+    else:
+        lines.append("{")
+    lines.append("    for (npy_intp j = 0; j < inner; ++j) {")
+    lines.append("        const npy_intp oi = base + j * so;")
+    lines += ["        " + ln for ln in load + compute]
+    lines.append(f"        {step}")
+    lines.append("    }")
+    lines.append("}")
+    return lines
+
+
 def _reduction_lines(op, inputs, ins, out_slot, out, body, value_dtype=None):
     """A reduction over the elementwise index space of ``inputs`` (broadcast like Elemwise).
 
@@ -301,35 +378,15 @@ def _reduction_lines(op, inputs, ins, out_slot, out, body, value_dtype=None):
         lines.append("char *seen = (char *)PyMem_Calloc((size_t)(n_out > 0 ? n_out : 1), 1);")
         lines.append("if (seen == NULL) { PyMem_Free(acc); PyErr_NoMemory(); return -1; }")
         step = f"if (!seen[oi]) {{ acc[oi] = v; seen[oi] = 1; }} else {{ {step} }}"
-    load = [f"const {in_t[k]} x{k} = *(const {in_t[k]} *)(p{k} + j * s{k}[{max(nd - 1, 0)}]);" for k in range(n)]
     compute = (["{val_t} y0;".format(val_t=val_t)] + body + [f"const {acc_t} v = ({acc_t})y0;"]) if body \
         else [f"const {acc_t} v = ({acc_t})x0;"]
     if nd == 0:
-        lines.append("if (n_in) { const npy_intp oi = 0, j = 0;")
-        lines += [f"    char *p{k} = PyArray_BYTES(in{k});" for k in range(n)]
-        lines += ["    " + ln for ln in load]
+        lines.append("if (n_in) { const npy_intp oi = 0;")
+        lines += [f"    const {in_t[k]} x{k} = *(const {in_t[k]} *)PyArray_BYTES(in{k});" for k in range(n)]
         lines += ["    " + ln for ln in compute]
         lines.append(f"    {step} }}")
     else:
-        last = nd - 1
-        lines.append("if (n_in > 0) {")
-        lines.append(f"    const npy_intp inner = dims[{last}], outer = n_in / inner, so = ostr[{last}];")
-        lines.append(f"    npy_intp idx[{nd}] = {{0}};")
-        lines.append("    for (npy_intp o = 0; o < outer; ++o) {")
-        lines.append("        npy_intp base = 0;")
-        lines += [f"        char *p{k} = PyArray_BYTES(in{k});" for k in range(n)]
-        if nd > 1:
-            lines.append(f"        for (int d = 0; d < {last}; ++d) {{ base += idx[d] * ostr[d];"
-                         + "".join(f" p{k} += idx[d] * s{k}[d];" for k in range(n)) + " }")
-        lines.append("        for (npy_intp j = 0; j < inner; ++j) {")
-        lines.append("            const npy_intp oi = base + j * so;")
-        lines += ["            " + ln for ln in load + compute]
-        lines.append(f"            {step}")
-        lines.append("        }")
-        if nd > 1:
-            lines.append(f"        for (int d = {last - 1}; d >= 0; --d) {{ if (++idx[d] < dims[d]) break; idx[d] = 0; }}")
-        lines.append("    }")
-        lines.append("}")
+        lines += _reduction_loops(name, nd, n, in_t, acc_t, compute, step)
     lines.append(f"{out_t} *po = ({out_t} *)PyArray_DATA(out);")
     lines.append(f"for (npy_intp i = 0; i < n_out; ++i) po[i] = ({out_t})acc[i];")
     if name in ("maximum", "minimum"):

@@ -93,6 +93,25 @@ def test_reductions(rng, axis, dtype):
     assert_same_results(fc, fp, np.ascontiguousarray(a.transpose(2, 1, 0)).transpose(2, 1, 0))
 
 
+@pytest.mark.parametrize("axis", [None, (0, 2, 3), (1,), (2, 3), (0, 1), (0, 3), (1, 2)])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_reductions_over_merged_axes_and_views(rng, axis, dtype):
+    """The kernel merges adjacent reduced (or kept) axes that are contiguous in memory; views and broadcast
+    inputs break the runs."""
+    x = T.tensor4("x", dtype=dtype)
+    c = T.vector("c", dtype=dtype)   # broadcast over every axis but the channels (1)
+    r = T.vector("r", dtype=dtype)   # broadcast over every axis but the last
+    outs = [x.sum(axis=axis), x.prod(axis=axis), x.max(axis=axis),
+            (x * c.dimshuffle("x", 0, "x", "x")).sum(axis=axis), T.sqr(x + r).sum(axis=axis)]
+    fc, fp = compile_c_and_py([x, c, r], outs)
+    a = (rng.normal(size=(3, 4, 9, 17)) * (1 if dtype == "float32" else 3)).astype(dtype)
+    for arr in (a, a[:, :, ::2, :], a[..., 1:], np.ascontiguousarray(a.transpose(3, 2, 1, 0)).transpose(3, 2, 1, 0),
+                a[:, ::-1]):
+        cv = rng.normal(size=arr.shape[1]).astype(dtype)
+        rv = rng.normal(size=arr.shape[3]).astype(dtype)
+        assert_same_results(fc, fp, arr, cv, rv)
+
+
 def test_zero_size_inputs():
     x = T.dmatrix("x")
     fc, fp = compile_c_and_py([x], [T.exp(x) + 1, x.sum(axis=0), x.sum(), T.dot(x.T, x)])
