@@ -377,29 +377,50 @@ ST_CONV_API int st_conv2d_grad_inputs(PyObject *kern_slot, PyObject *top_slot, P
 
 #define ST_CV_NR ((npy_intp)(2 * ST_GEMM_VBYTES / sizeof(ST_CV_T)))  /* st_gemm.h's panel width */
 #define ST_CV_PAD(n) (((n) + ST_CV_NR - 1) / ST_CV_NR * ST_CV_NR)
+/* half a panel row (one SIMD vector), read and written at any element alignment */
+typedef ST_CV_T ST_CV(st_conv_half) __attribute__((vector_size(ST_GEMM_VBYTES), aligned(sizeof(ST_CV_T)), may_alias));
 
 /* im2col straight into st_gemm's packed layout (so that no plain window matrix is written and copied again):
  * a packed operand of `rows` x `cols` (st_gemm_pack_b_all's layout) whose element (row, col) is
- * x[rt[row] + ct[col]], rows and cols being pixels or filter taps (st_conv_index_fill's tables). The forward
- * pass packs col (rows = taps), the weight gradient col^T (rows = pixels). Every window lies inside x. */
-static ST_CONV_NO_LIBCALLS void ST_CV(st_im2col_packed)(const ST_CV_T *x, const npy_intp *rt, npy_intp rows,
-                                                        const npy_intp *ct, npy_intp cols, ST_CV_T *dst)
+ * x[rt[row] + ct[col]], rows and cols being pixels or filter taps (st_conv_index_fill's tables, both
+ * increasing). The forward pass packs col (rows = taps), the weight gradient col^T (rows = pixels). Every
+ * window lies inside x, and `limit` elements from x may be read.
+ *
+ * A panel row of NR lanes reads a few runs of consecutive elements (output pixels of one row, or the taps of
+ * one filter row). Each run is copied as a whole vector of NR elements starting at its lane: the part past the
+ * run's end lands on lanes (or the next panel row) that later copies overwrite, in order. So `dst` needs NR
+ * elements of slack past its end, and a panel takes this path only when its reads stay within `limit`. */
+static ST_CONV_NO_LIBCALLS void ST_CV(st_im2col_packed)(const ST_CV_T *x, npy_intp limit, const npy_intp *rt,
+                                                        npy_intp rows, const npy_intp *ct, npy_intp cols,
+                                                        ST_CV_T *dst)
 {
     const npy_intp NR = ST_CV_NR, cpad = ST_CV_PAD(cols);
     for (npy_intp pc = 0; pc < rows; pc += ST_GEMM_KC) {
-        const npy_intp kc = rows - pc < ST_GEMM_KC ? rows - pc : ST_GEMM_KC;
+        const npy_intp kc = rows - pc < ST_GEMM_KC ? rows - pc : ST_GEMM_KC, reach = rt[pc + kc - 1];
         for (npy_intp q = 0; q < cols; q += NR) {
             ST_CV_T *blk = dst + pc * cpad + q * kc;
             const npy_intp *lo = ct + q;
             const npy_intp lanes = cols - q < NR ? cols - q : NR;
-            int contiguous = lanes == NR;  /* a gather with fixed lane offsets, often a plain copy */
-            for (npy_intp l = 1; contiguous && l < NR; ++l) contiguous = lo[l] == lo[0] + l;
+            npy_intp start[ST_CV_NR];  /* the first lane of each run */
+            int runs = 0;
+            for (npy_intp l = 0; l < lanes; ++l)
+                if (l == 0 || lo[l] != lo[l - 1] + 1) start[runs++] = l;
+            const int contiguous = lanes == NR && runs == 1;
+            const int by_runs = lanes == NR && runs > 1 && runs <= NR / 4 && reach + lo[start[runs - 1]] + NR <= limit;
             for (npy_intp r = pc; r < pc + kc; ++r) {
                 const ST_CV_T *base = x + rt[r];
                 ST_CV_T *d = blk + (r - pc) * NR;
                 if (contiguous) {
                     base += lo[0];
                     for (npy_intp l = 0; l < NR; ++l) d[l] = base[l];
+                } else if (by_runs) {
+                    for (int k = 0; k < runs; ++k) {
+                        const ST_CV(st_conv_half) *from = (const ST_CV(st_conv_half) *)(base + lo[start[k]]);
+                        ST_CV(st_conv_half) *to = (ST_CV(st_conv_half) *)(d + start[k]);
+                        const ST_CV(st_conv_half) a = from[0], b = from[1];
+                        to[0] = a;
+                        to[1] = b;
+                    }
                 } else if (lanes == NR) {
                     for (npy_intp l = 0; l < NR; ++l) d[l] = base[lo[l]];
                 } else {
@@ -471,18 +492,24 @@ static inline ST_CV_T *ST_CV(st_conv_area)(const ST_CV(st_conv_job) *j, int t, S
 
 /* The channels of one image and group as im2col reads them: x itself when no window reaches the padding,
  * else a copy into the thread's zero-bordered buffer, so that im2col never tests bounds. The border is
- * zeroed once, by st_conv_pad_init; each copy rewrites only the image's own pixels. */
-static const ST_CV_T *ST_CV(st_conv_source)(const ST_CV(st_conv_job) *j, int t, const ST_CV_T *x)
+ * zeroed once, by st_conv_pad_init; each copy rewrites only the image's own pixels. *limit: the elements
+ * that may be read from the result (to the end of the input, or of the buffer and its slack). */
+static const ST_CV_T *ST_CV(st_conv_source)(const ST_CV(st_conv_job) *j, int t, const ST_CV_T *x, npy_intp *limit)
 {
-    if (j->padded == 0) return x;
     const st_conv_geom *g = j->g, *gx = &j->gx;
+    const npy_intp Cg = g->C / g->G;
+    if (j->padded == 0) {
+        *limit = g->B * g->C * g->H * g->W - (npy_intp)(x - j->x);
+        return x;
+    }
     ST_CV_T *buf = (ST_CV_T *)(j->scratch + (size_t)t * j->per_thread + j->padded);
-    const npy_intp Cg = g->C / g->G, rows = g->H < gx->H - g->pt ? g->H : gx->H - g->pt;
+    const npy_intp rows = g->H < gx->H - g->pt ? g->H : gx->H - g->pt;
     const npy_intp cols = g->W < gx->W - g->pl ? g->W : gx->W - g->pl;
     for (npy_intp c = 0; c < Cg && cols > 0; ++c)
         for (npy_intp r = 0; r < rows; ++r)
             memcpy(buf + (c * gx->H + r + g->pt) * gx->W + g->pl, x + (c * g->H + r) * g->W,
                    (size_t)cols * sizeof(ST_CV_T));
+    *limit = Cg * gx->H * gx->W + ST_CV_NR;
     return buf;
 }
 
@@ -507,11 +534,12 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
         const npy_intp b = i / S, p0 = i % S * j->plan.chunk, n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
         const npy_intp *pix = j->pix + p0;
         for (npy_intp gr = 0; gr < G; ++gr) {  /* y_g[:, p0:p0+n] = w_g . col[:, p0:p0+n] */
-            const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs);
+            npy_intp limit;
+            const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, &limit);
             /* one block of ST_GEMM_KC taps at a time: its windows stay in cache between im2col and the product */
             for (npy_intp pc = 0; pc < K; pc += ST_GEMM_KC) {
                 const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
-                ST_CV(st_im2col_packed)(src, j->kk + pc, kc, pix, n, pb);
+                ST_CV(st_im2col_packed)(src, limit, j->kk + pc, kc, pix, n, pb);
                 ST_GM(st_gemm_packed)(Og, n, kc, j->pw + gr * j->pw_size + pc * mpad, pb,
                                       j->out + (b * g->O + gr * Og) * P + p0, P, pc > 0);
             }
@@ -542,10 +570,11 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
             if (qc < ST_CV_NR) qc = ST_CV_NR;
             for (npy_intp gr = 0; gr < G; ++gr) {  /* acc_g (Og x K) += top_g[:, p0:p0+n] . col[:, p0:p0+n]^T */
                 ST_GM(st_gemm_pack_a_all)(Og, n, j->top + (b * g->O + gr * Og) * P + p0, P, 1, pa);
-                const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs);
+                npy_intp limit;
+                const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, &limit);
                 for (npy_intp q0 = 0; q0 < K; q0 += qc) {
                     const npy_intp cols = K - q0 < qc ? K - q0 : qc;
-                    ST_CV(st_im2col_packed)(src, pix, n, j->kk + q0, cols, pb);
+                    ST_CV(st_im2col_packed)(src, limit, pix, n, j->kk + q0, cols, pb);
                     ST_GM(st_gemm_packed)(Og, cols, n, pa, pb, acc + gr * Og * K + q0, K, 1);
                 }
             }
@@ -602,7 +631,7 @@ static ST_CV_T *ST_CV(st_conv_scratch)(ST_CV(st_conv_job) *j, int nt, size_t sha
     j->padded = 0;
     if (tables && !g->interior) {
         j->padded = j->per_thread;
-        j->per_thread += st_conv_lines((size_t)(g->C / g->G * j->gx.H * j->gx.W) * sizeof(ST_CV_T));
+        j->per_thread += st_conv_lines((size_t)(g->C / g->G * j->gx.H * j->gx.W + ST_CV_NR) * sizeof(ST_CV_T));
     }
     char *buf = (char *)st_conv_alloc(head + index + (size_t)nt * j->per_thread);
     if (buf == NULL) return NULL;
@@ -647,7 +676,7 @@ static int ST_CV(st_conv2d_fwd)(const ST_CV_T *x, const ST_CV_T *w, ST_CV_T *y, 
                                           / sizeof(ST_CV_T));
     ST_CV(st_conv_job) j = {x, NULL, NULL, 0, y, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
     ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 1,
-                                           (size_t)ST_GM(st_gemm_b_size)(K, P), 0);
+                                           (size_t)ST_GM(st_gemm_b_size)(K, P) + ST_CV_NR, 0);
     if (head == NULL) return -1;
     j.pw = head;
     j.pw_size = ST_CV(st_conv_pack_filters)(w, g, 0, head + packed, head);
@@ -671,7 +700,7 @@ static int ST_CV(st_conv2d_gradw)(const ST_CV_T *x, const ST_CV_T *top, ST_CV_T 
     npy_intp next = 0;
     ST_CV(st_conv_job) j = {x, top, NULL, 0, NULL, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
     ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, (size_t)(parts * OK), 1, (size_t)ST_GM(st_gemm_a_size)(Og, P),
-                                           (size_t)ST_GM(st_gemm_b_size)(P, K));
+                                           (size_t)ST_GM(st_gemm_b_size)(P, K) + ST_CV_NR);
     if (head == NULL) return -1;
     memset(head, 0, (size_t)(parts * OK) * sizeof(ST_CV_T));
     j.out = head;
@@ -684,11 +713,41 @@ static int ST_CV(st_conv2d_gradw)(const ST_CV_T *x, const ST_CV_T *top, ST_CV_T 
     return 0;
 }
 
+/* With unit strides the input gradient is itself a convolution: of top (O channels, OH x OW) with the filters'
+ * channels swapped within each group and their taps reversed, padded by span - 1 - pad on each side. The
+ * forward pass then does the work: one im2col of top and products whose inner length is Og * kh * kw, where
+ * col2im's products have only Og and scatter every tap back. Returns 1 when it does not apply (the caller
+ * takes the col2im path), -1 without memory, 0 when done. */
+static int ST_CV(st_conv2d_gradi_as_forward)(const ST_CV_T *w, const ST_CV_T *top, ST_CV_T *dx, const st_conv_geom *g)
+{
+    const npy_intp span_h = (g->kh - 1) * g->dh + 1, span_w = (g->kw - 1) * g->dw + 1;
+    const npy_intp pb = g->OH - 1 + span_h - g->H - g->pt, pr = g->OW - 1 + span_w - g->W - g->pl;
+    st_conv_geom t = *g;
+    t.C = g->O; t.H = g->OH; t.W = g->OW; t.O = g->C; t.OH = g->H; t.OW = g->W;
+    t.pt = span_h - 1 - g->pt; t.pl = span_w - 1 - g->pl;
+    t.flip = !g->flip;
+    if (g->sh != 1 || g->sw != 1 || t.pt < 0 || t.pl < 0 || span_h - 1 - pb < 0 || span_w - 1 - pr < 0) return 1;
+    t.interior = t.pt == 0 && t.pl == 0 && t.OH - 1 + span_h <= t.H && t.OW - 1 + span_w <= t.W;
+    const npy_intp G = g->G, Og = g->O / G, Cg = g->C / G, taps = g->kh * g->kw;
+    ST_CV_T *swapped = (ST_CV_T *)malloc((size_t)(g->O * Cg * taps > 0 ? g->O * Cg * taps : 1) * sizeof(ST_CV_T));
+    if (swapped == NULL) return -1;
+    for (npy_intp gr = 0; gr < G; ++gr)  /* swapped[gr Cg + c, o] = w[gr Og + o, c] */
+        for (npy_intp c = 0; c < Cg; ++c)
+            for (npy_intp o = 0; o < Og; ++o)
+                memcpy(swapped + ((gr * Cg + c) * Og + o) * taps, w + ((gr * Og + o) * Cg + c) * taps,
+                       (size_t)taps * sizeof(ST_CV_T));
+    const int rc = ST_CV(st_conv2d_fwd)(top, swapped, dx, &t);
+    free(swapped);
+    return rc;
+}
+
 /* dx = d cost / d x from w and top. */
 static int ST_CV(st_conv2d_gradi)(const ST_CV_T *w, const ST_CV_T *top, ST_CV_T *dx, const st_conv_geom *g)
 {
     const npy_intp Og = g->O / g->G, K = g->C / g->G * g->kh * g->kw, P = g->OH * g->OW;
     if (g->B * g->C * g->H * g->W == 0) return 0;
+    const int direct = ST_CV(st_conv2d_gradi_as_forward)(w, top, dx, g);
+    if (direct <= 0) return direct;
     const st_conv_plan plan = st_conv_split(g->B, P, 0, (double)g->B * (double)g->O * (double)P * (double)K);
     const int nt = plan.threads;
     npy_intp next = 0;

@@ -54,6 +54,10 @@ def assert_close_on_scale(fc, fp, values, rtol32=1e-5):
 CONV_CASES = [  # (border_mode, subsample, filter_dilation, filter_flip, num_groups)
     ("valid", (1, 1), (1, 1), True, 1), ("full", (2, 1), (1, 1), False, 1), ("half", (1, 2), (2, 1), True, 1),
     ((1, 2), (2, 2), (1, 1), True, 2), (((0, 2), (1, 0)), (1, 1), (1, 2), False, 1),
+    # unit strides: the input gradient runs as a forward convolution of the output gradient
+    ("full", (1, 1), (2, 1), False, 2), ((1, 1), (1, 1), (1, 1), True, 4),
+    # padding wider than the kernel: the input gradient keeps the col2im path
+    ((3, 1), (1, 1), (1, 1), True, 1),
 ]
 
 
