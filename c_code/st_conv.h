@@ -46,6 +46,9 @@
 #endif
 
 #define ST_CONV_KEEP_MAX ((size_t)512 << 20)
+/* The forward pass multiplies several small images at once, up to this many output pixels per product:
+ * below a few hundred columns, st_gemm's panel padding and per-product costs dominate. */
+#define ST_CONV_BATCH_PIXELS 256
 /* multiply-adds below which a call stays on one thread (a parallel region costs a few microseconds) */
 #define ST_CONV_PAR_WORK ((double)(1 << 19))
 /* memory for the weight gradient's partial sums (beyond one per thread) */
@@ -107,12 +110,13 @@ static void st_conv_release(void *p)
 /* How a call splits its work: `items` = batch x `slices` pieces (each image's output pixels cut into slices of
  * `chunk`, a multiple of `align`, when there are fewer images than threads), run on `threads` threads; one
  * thread when the work (multiply-adds) is small. With slicing off (align = 0), one item per image. A sum over
- * the items (the weight gradient) is taken in `parts` fixed runs of items. */
-typedef struct { int threads; npy_intp slices, chunk, parts; } st_conv_plan;
+ * the items (the weight gradient) is taken in `parts` fixed runs of items. The forward pass may instead make
+ * each item `images` whole images (st_conv2d_fwd). */
+typedef struct { int threads; npy_intp slices, chunk, parts, images; } st_conv_plan;
 
 static st_conv_plan st_conv_split(npy_intp batch, npy_intp pixels, npy_intp align, double work)
 {
-    st_conv_plan p = {1, 1, pixels, 1};
+    st_conv_plan p = {1, 1, pixels, 1, 1};
 #ifdef _OPENMP
     const int max = omp_get_max_threads();
     if (work < ST_CONV_PAR_WORK || max < 2 || batch < 1 || pixels < 1) return p;
@@ -490,26 +494,29 @@ static inline ST_CV_T *ST_CV(st_conv_area)(const ST_CV(st_conv_job) *j, int t, S
     return (ST_CV_T *)area;
 }
 
-/* The channels of one image and group as im2col reads them: x itself when no window reaches the padding,
- * else a copy into the thread's zero-bordered buffer, so that im2col never tests bounds. The border is
- * zeroed once, by st_conv_pad_init; each copy rewrites only the image's own pixels. *limit: the elements
- * that may be read from the result (to the end of the input, or of the buffer and its slack). */
-static const ST_CV_T *ST_CV(st_conv_source)(const ST_CV(st_conv_job) *j, int t, const ST_CV_T *x, npy_intp *limit)
+/* The channels of `nb` consecutive images (one group) as im2col reads them: x itself when no window reaches
+ * the padding, else copies into the thread's zero-bordered buffers (one after the other), so that im2col
+ * never tests bounds. Borders are zeroed once, by st_conv_pad_init; each copy rewrites only the image's own
+ * pixels. *limit: the elements that may be read from the result (to the end of the input, or of the buffers
+ * and their slack). */
+static const ST_CV_T *ST_CV(st_conv_source)(const ST_CV(st_conv_job) *j, int t, const ST_CV_T *x, npy_intp nb,
+                                            npy_intp *limit)
 {
     const st_conv_geom *g = j->g, *gx = &j->gx;
-    const npy_intp Cg = g->C / g->G;
+    const npy_intp Cg = g->C / g->G, xbs = g->C * g->H * g->W, padimg = Cg * gx->H * gx->W;
     if (j->padded == 0) {
-        *limit = g->B * g->C * g->H * g->W - (npy_intp)(x - j->x);
+        *limit = g->B * xbs - (npy_intp)(x - j->x);
         return x;
     }
     ST_CV_T *buf = (ST_CV_T *)(j->scratch + (size_t)t * j->per_thread + j->padded);
     const npy_intp rows = g->H < gx->H - g->pt ? g->H : gx->H - g->pt;
     const npy_intp cols = g->W < gx->W - g->pl ? g->W : gx->W - g->pl;
-    for (npy_intp c = 0; c < Cg && cols > 0; ++c)
-        for (npy_intp r = 0; r < rows; ++r)
-            memcpy(buf + (c * gx->H + r + g->pt) * gx->W + g->pl, x + (c * g->H + r) * g->W,
-                   (size_t)cols * sizeof(ST_CV_T));
-    *limit = Cg * gx->H * gx->W + ST_CV_NR;
+    for (npy_intp k = 0; k < nb; ++k)
+        for (npy_intp c = 0; c < Cg && cols > 0; ++c)
+            for (npy_intp r = 0; r < rows; ++r)
+                memcpy(buf + k * padimg + (c * gx->H + r + g->pt) * gx->W + g->pl, x + k * xbs + (c * g->H + r) * g->W,
+                       (size_t)cols * sizeof(ST_CV_T));
+    *limit = nb * padimg + ST_CV_NR;
     return buf;
 }
 
@@ -517,7 +524,7 @@ static void ST_CV(st_conv_pad_init)(const ST_CV(st_conv_job) *j, int t)
 {
     if (j->padded)
         memset(j->scratch + (size_t)t * j->per_thread + j->padded, 0,
-               (size_t)(j->g->C / j->g->G * j->gx.H * j->gx.W) * sizeof(ST_CV_T));
+               (size_t)(j->plan.images * (j->g->C / j->g->G) * j->gx.H * j->gx.W) * sizeof(ST_CV_T));
 }
 
 static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
@@ -526,23 +533,32 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
     const ST_CV(st_conv_job) *j = (const ST_CV(st_conv_job) *)ctx;
     const st_conv_geom *g = j->g;
     const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
-    const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W, S = j->plan.slices;
+    const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W, S = j->plan.slices, per = j->plan.images;
     const npy_intp mpad = (Og + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR;
-    ST_CV_T *unused, *pb = ST_CV(st_conv_area)(j, t, &unused);
+    const npy_intp items = per > 1 ? (g->B + per - 1) / per : g->B * S;
+    ST_CV_T *tmp, *pb = ST_CV(st_conv_area)(j, t, &tmp);
     ST_CV(st_conv_pad_init)(j, t);
-    for (npy_intp i; (i = st_conv_next(j->next, g->B * S)) >= 0;) {
-        const npy_intp b = i / S, p0 = i % S * j->plan.chunk, n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
-        const npy_intp *pix = j->pix + p0;
+    for (npy_intp i; (i = st_conv_next(j->next, items)) >= 0;) {
+        npy_intp b = i * per, nb = g->B - b < per ? g->B - b : per, p0 = 0, n = nb * P;
+        if (per == 1) {  /* one image, or one slice of its pixels */
+            b = i / S; nb = 1; p0 = i % S * j->plan.chunk;
+            n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
+        }
+        const npy_intp *pix = j->pix + p0;  /* over nb images: st_conv_scratch extends the table */
         for (npy_intp gr = 0; gr < G; ++gr) {  /* y_g[:, p0:p0+n] = w_g . col[:, p0:p0+n] */
             npy_intp limit;
-            const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, &limit);
+            const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, nb, &limit);
+            /* several images: their products land in tmp (Og x n), then each image's columns are copied out */
+            ST_CV_T *c = nb > 1 ? tmp : j->out + (b * g->O + gr * Og) * P + p0;
             /* one block of ST_GEMM_KC taps at a time: its windows stay in cache between im2col and the product */
             for (npy_intp pc = 0; pc < K; pc += ST_GEMM_KC) {
                 const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
                 ST_CV(st_im2col_packed)(src, limit, j->kk + pc, kc, pix, n, pb);
-                ST_GM(st_gemm_packed)(Og, n, kc, j->pw + gr * j->pw_size + pc * mpad, pb,
-                                      j->out + (b * g->O + gr * Og) * P + p0, P, pc > 0);
+                ST_GM(st_gemm_packed)(Og, n, kc, j->pw + gr * j->pw_size + pc * mpad, pb, c, nb > 1 ? n : P, pc > 0);
             }
+            for (npy_intp k = 0; nb > 1 && k < nb; ++k)
+                for (npy_intp o = 0; o < Og; ++o)
+                    memcpy(j->out + ((b + k) * g->O + gr * Og + o) * P, tmp + o * n + k * P, (size_t)P * sizeof(ST_CV_T));
         }
     }
 }
@@ -571,7 +587,7 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
             for (npy_intp gr = 0; gr < G; ++gr) {  /* acc_g (Og x K) += top_g[:, p0:p0+n] . col[:, p0:p0+n]^T */
                 ST_GM(st_gemm_pack_a_all)(Og, n, j->top + (b * g->O + gr * Og) * P + p0, P, 1, pa);
                 npy_intp limit;
-                const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, &limit);
+                const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, 1, &limit);
                 for (npy_intp q0 = 0; q0 < K; q0 += qc) {
                     const npy_intp cols = K - q0 < qc ? K - q0 : qc;
                     ST_CV(st_im2col_packed)(src, limit, pix, n, j->kk + q0, cols, pb);
@@ -614,8 +630,9 @@ static void ST_CV(st_conv_gradi_worker)(void *ctx, int t, int nt)
     }
 }
 
-/* The scratch of one call: `shared` elements first, then im2col's index tables when `tables`, then per thread
- * two buffers of `first` and `second` elements, each part on its own cache lines. Fills the job's scratch
+/* The scratch of one call: `shared` elements first, then im2col's index tables when `tables` (the pixel table
+ * covering j->plan.images images), then per thread two buffers of `first` and `second` elements (and the
+ * zero-bordered images where im2col needs them), each part on its own cache lines. Fills the job's scratch
  * fields (and the tables); NULL when memory cannot be had. */
 static ST_CV_T *ST_CV(st_conv_scratch)(ST_CV(st_conv_job) *j, int nt, size_t shared, int tables, size_t first,
                                        size_t second)
@@ -623,22 +640,28 @@ static ST_CV_T *ST_CV(st_conv_scratch)(ST_CV(st_conv_job) *j, int nt, size_t sha
     const st_conv_geom *g = j->g;
     const npy_intp P = g->OH * g->OW, K = g->C / g->G * g->kh * g->kw;
     const size_t head = st_conv_lines(shared * sizeof(ST_CV_T));
-    const size_t index = tables ? st_conv_lines((size_t)(P + K) * sizeof(npy_intp)) : 0;
+    const npy_intp images = j->plan.images;
+    const size_t index = tables ? st_conv_lines((size_t)(images * P + K) * sizeof(npy_intp)) : 0;
     j->gx = *g;
     if (tables && !g->interior) st_conv_padded_geom(g, &j->gx);
+    const npy_intp padimg = g->C / g->G * j->gx.H * j->gx.W;
     j->first = st_conv_lines(first * sizeof(ST_CV_T));
     j->per_thread = j->first + st_conv_lines(second * sizeof(ST_CV_T));
     j->padded = 0;
     if (tables && !g->interior) {
         j->padded = j->per_thread;
-        j->per_thread += st_conv_lines((size_t)(g->C / g->G * j->gx.H * j->gx.W + ST_CV_NR) * sizeof(ST_CV_T));
+        j->per_thread += st_conv_lines((size_t)(images * padimg + ST_CV_NR) * sizeof(ST_CV_T));
     }
     char *buf = (char *)st_conv_alloc(head + index + (size_t)nt * j->per_thread);
     if (buf == NULL) return NULL;
     if (tables) {
         j->pix = (npy_intp *)(buf + head);
-        j->kk = j->pix + P;
+        j->kk = j->pix + images * P;
         st_conv_index_fill(&j->gx, j->pix, j->kk);
+        /* image k of an item: its copy follows the previous one (padded), or it is the next image of x */
+        const npy_intp stride = j->padded ? padimg : g->C * g->H * g->W;
+        for (npy_intp k = 1; k < images; ++k)
+            for (npy_intp p = 0; p < P; ++p) j->pix[k * P + p] = j->pix[p] + k * stride;
     }
     j->scratch = buf + head + index;
     return (ST_CV_T *)buf;
@@ -669,14 +692,19 @@ static int ST_CV(st_conv2d_fwd)(const ST_CV_T *x, const ST_CV_T *w, ST_CV_T *y, 
 {
     const npy_intp Og = g->O / g->G, K = g->C / g->G * g->kh * g->kw, P = g->OH * g->OW;
     if (g->B * g->O * P == 0) return 0;
-    const st_conv_plan plan = st_conv_split(g->B, P, ST_CV_NR, (double)g->B * (double)g->O * (double)P * (double)K);
+    st_conv_plan plan = st_conv_split(g->B, P, ST_CV_NR, (double)g->B * (double)g->O * (double)P * (double)K);
     const int nt = plan.threads;
+    /* small images: several per product, while every thread still gets four items or more */
+    while (plan.slices == 1 && plan.images * 2 * P <= ST_CONV_BATCH_PIXELS && g->B >= plan.images * 8 * nt)
+        plan.images *= 2;
+    const npy_intp n = plan.images * P;
     npy_intp next = 0;
     const size_t packed = (size_t)g->G * (st_conv_lines((size_t)ST_GM(st_gemm_a_size)(Og, K) * sizeof(ST_CV_T))
                                           / sizeof(ST_CV_T));
     ST_CV(st_conv_job) j = {x, NULL, NULL, 0, y, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
     ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 1,
-                                           (size_t)ST_GM(st_gemm_b_size)(K, P) + ST_CV_NR, 0);
+                                           (size_t)ST_GM(st_gemm_b_size)(K, n) + ST_CV_NR,
+                                           plan.images > 1 ? (size_t)(Og * n) : 0);
     if (head == NULL) return -1;
     j.pw = head;
     j.pw_size = ST_CV(st_conv_pack_filters)(w, g, 0, head + packed, head);

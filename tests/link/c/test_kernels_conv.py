@@ -115,6 +115,27 @@ def test_conv2d_large_enough_to_run_on_threads(rng):
         assert all(np.array_equal(a, b) for a, b in zip(first, again))
 
 
+def test_conv2d_small_images_several_per_product(rng):
+    """Small images are multiplied a few at a time (one product over several images' pixels), in the forward
+    pass and in the input gradient that runs as one; batches that do not split evenly leave a partial item."""
+    ins, outs = [], []
+    for dtype in ("float32", "float64"):
+        x, w, wg, g_valid, g_half, g_groups = (t4(dtype, n + dtype) for n in ("x", "w", "wg", "gv", "gh", "gg"))
+        ins += [x, w, wg, g_valid, g_half, g_groups]
+        outs += conv_and_grads(x, w, g_valid, (5, 6), (3, 3), border_mode="valid")
+        outs += conv_and_grads(x, w, g_half, (5, 6), (3, 3), border_mode="half", filter_flip=False)
+        outs += conv_and_grads(x, wg, g_groups, (5, 6), (3, 3), border_mode=(1, 2), num_groups=2)
+    fc, fp = compile_c_and_py(ins, outs)
+    assert CONV_OPS <= c_op_names(fc)
+    for batch in (17, 40, 2):
+        vals = []
+        for dtype in ("float32", "float64"):
+            vals += [rng.standard_normal(s).astype(dtype)
+                     for s in ((batch, 8, 5, 6), (12, 8, 3, 3), (12, 4, 3, 3), (batch, 12, 3, 4), (batch, 12, 5, 6),
+                               (batch, 12, 5, 8))]
+        assert_close_on_scale(fc, fp, vals)
+
+
 def test_conv2d_symbolic_shapes_and_errors(rng):
     """The gradient ops read their output's spatial shape from a run-time vector (any integer dtype); bad shapes
     raise the errors perform raises."""
