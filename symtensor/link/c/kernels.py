@@ -239,8 +239,8 @@ def _reduction_loops(name, nd, n, in_t, acc_t, compute, step):
     Adjacent axes that are both reduced or both kept, and contiguous in every input, are first merged at run
     time (length-1 axes dropped), so that the inner loop is as long as memory allows: (0, 2, 3) of a
     C-contiguous 4-d tensor becomes a (reduced, kept, reduced) walk whose inner run is H * W long. An inner
-    run over a reduced axis accumulates in a register, vectorized where the operator may be reassociated;
-    over a kept axis its outputs are distinct, so the loop vectorizes as it stands.
+    run over a reduced axis with unit strides accumulates in a register, vectorized where the operator may be
+    reassociated; other runs take one plain loop (a single vectorized variant keeps compile time down).
     """
     lines = ["npy_intp rd[ST_MAX_NDIM], ro[ST_MAX_NDIM];"]
     lines += [f"npy_intp r{k}[ST_MAX_NDIM];" for k in range(n)]
@@ -258,49 +258,35 @@ def _reduction_loops(name, nd, n, in_t, acc_t, compute, step):
     lines.append("if (m == 0) { rd[0] = 1; ro[0] = 0;" + "".join(f" r{k}[0] = 0;" for k in range(n)) + " m = 1; }")
     lines.append("if (n_in > 0) {")
     lines.append("    const npy_intp inner = rd[m - 1], outer = n_in / inner, so = ro[m - 1];")
+    lines += [f"    const npy_intp t{k} = r{k}[m - 1];" for k in range(n)]  # inner strides, in registers
+    simd = _SIMD_REDUCTION.get(name)
+    if simd is not None:
+        unit = " && ".join(f"t{k} == (npy_intp)sizeof({in_t[k]})" for k in range(n))
+        lines.append(f"    const int vector_run = so == 0 && {unit};")
     lines.append("    npy_intp idx[ST_MAX_NDIM] = {0};")
     lines.append("    for (npy_intp o = 0; o < outer; ++o) {")
     lines.append("        npy_intp base = 0;")
     lines += [f"        const char *p{k} = PyArray_BYTES(in{k});" for k in range(n)]
     lines.append("        for (int d = 0; d < m - 1; ++d) { base += idx[d] * ro[d];"
                  + "".join(f" p{k} += idx[d] * r{k}[d];" for k in range(n)) + " }")
-    contiguous = " && ".join(f"r{k}[m - 1] == (npy_intp)sizeof({in_t[k]})" for k in range(n))
-    lines.append(f"        if ({contiguous}) {{  /* unit strides: plain indexed loads, which vectorize */")
-    lines += ["            " + ln for ln in _reduction_inner(name, n, in_t, acc_t, compute, step, True)]
-    lines.append("        } else {")
-    lines += ["            " + ln for ln in _reduction_inner(name, n, in_t, acc_t, compute, step, False)]
+    if simd is not None:  # a reduced inner run with unit strides: one register accumulator, vectorized
+        lines.append("        if (vector_run) {")
+        lines.append(f"            {acc_t} a = acc[base];")
+        lines.append(f"            _Pragma(\"omp simd reduction({simd}:a)\")")
+        lines.append("            for (npy_intp j = 0; j < inner; ++j) {")
+        lines += [f"                const {in_t[k]} x{k} = ((const {in_t[k]} *)p{k})[j];" for k in range(n)]
+        lines += ["                " + ln for ln in compute]
+        lines.append(f"                a {simd}= v;")
+        lines.append("            }")
+        lines.append("            acc[base] = a;")
+        lines.append("        } else")
+    lines.append("        for (npy_intp j = 0; j < inner; ++j) {")
+    lines.append("            const npy_intp oi = base + j * so;")
+    lines += [f"            const {in_t[k]} x{k} = *(const {in_t[k]} *)(p{k} + j * t{k});" for k in range(n)]
+    lines += ["            " + ln for ln in compute]
+    lines.append(f"            {step}")
     lines.append("        }")
     lines.append("        for (int d = m - 2; d >= 0; --d) { if (++idx[d] < rd[d]) break; idx[d] = 0; }")
-    lines.append("    }")
-    lines.append("}")
-    return lines
-
-
-def _reduction_inner(name, n, in_t, acc_t, compute, step, unit):
-    """One inner run of a reduction (see _reduction_loops); ``unit``: every input has unit stride there."""
-    if unit:
-        load = [f"const {in_t[k]} x{k} = ((const {in_t[k]} *)p{k})[j];" for k in range(n)]
-    else:
-        load = [f"const {in_t[k]} x{k} = *(const {in_t[k]} *)(p{k} + j * r{k}[m - 1]);" for k in range(n)]
-    lines = []
-    simd = _SIMD_REDUCTION.get(name)
-    if simd is not None:  # a reduced inner run: one register accumulator
-        lines.append("if (so == 0) {")
-        lines.append(f"    {acc_t} a = acc[base];")
-        lines.append(f"    _Pragma(\"omp simd reduction({simd}:a)\")")
-        lines.append("    for (npy_intp j = 0; j < inner; ++j) {")
-        lines += ["        " + ln for ln in load + compute]
-        lines.append(f"        a {simd}= v;")
-        lines.append("    }")
-        lines.append("    acc[base] = a;")
-        lines.append("} else {")
-        lines.append("    _Pragma(\"omp simd\")")
-    else:
-        lines.append("{")
-    lines.append("    for (npy_intp j = 0; j < inner; ++j) {")
-    lines.append("        const npy_intp oi = base + j * so;")
-    lines += ["        " + ln for ln in load + compute]
-    lines.append(f"        {step}")
     lines.append("    }")
     lines.append("}")
     return lines

@@ -170,6 +170,7 @@ POOL_CASES = [  # (ws, stride, pad, ignore_border)
     ((2, 2), None, (0, 0), True), ((2, 2), None, (0, 0), False), ((3, 2), (1, 1), (0, 0), False),
     ((2, 3), (3, 2), (0, 0), False), ((3, 3), (2, 2), (1, 1), True), ((3, 2), (2, 1), (2, 1), True),
     ((3, 3), (2, 2), (0, 0), True),  # overlapping whole windows (AlexNet's pooling)
+    ((2, 2), (3, 3), (0, 0), True),  # whole windows with gaps between them
 ]
 
 
