@@ -5,12 +5,15 @@
 
 #include <dlfcn.h>
 #include "st_runtime.h"
+#include "st_gemm.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 /* multiply-adds from which st_gemm splits a product over the OpenMP threads */
 #define ST_BLAS_SPLIT_WORK ((double)(1 << 21))
+/* rows up to which a product with a much longer second operand skips BLAS (st_gemm_small) */
+#define ST_BLAS_FEW_ROWS 32
 
 /* Set while a graph runs with BLAS on one thread (st_run_nodes in st_driver.h). */
 static int st_blas_one_thread = 0;
@@ -125,13 +128,33 @@ static int st_gemm(PyArrayObject *a, PyArrayObject *b, PyArrayObject *out, doubl
     const int f64 = PyArray_TYPE(out) == NPY_FLOAT64;
     const size_t item = f64 ? sizeof(double) : sizeof(float);
     char *pa = PyArray_BYTES(A), *pb = PyArray_BYTES(B), *pc = PyArray_BYTES(out);
+    int threads = 1;
+#ifdef _OPENMP
+    if (st_blas_one_thread && (double)m * (double)n * (double)k >= ST_BLAS_SPLIT_WORK) threads = omp_get_max_threads();
+#endif
+    if (m <= ST_BLAS_FEW_ROWS && n >= 4 * m && k >= 16) {
+        /* few rows times a long operand (a recurrent step's h . U): read it in place, as B (row-major) or, for a
+         * column-major B, as the A of C^T = B^T A^T */
+        const npy_intp rsa = ta == 'N' ? lda : 1, csa = ta == 'N' ? 1 : lda;
+        int rc;
+        if (f64)
+            rc = tb == 'N' ? st_gemm_small_f64(m, n, k, alpha, (double *)pa, rsa, csa, (double *)pb, ldb, 1, beta,
+                                               (double *)pc, n, 1, threads)
+                           : st_gemm_small_f64(n, m, k, alpha, (double *)pb, ldb, 1, (double *)pa, csa, rsa, beta,
+                                               (double *)pc, 1, n, threads);
+        else
+            rc = tb == 'N' ? st_gemm_small_f32(m, n, k, alpha, (float *)pa, rsa, csa, (float *)pb, ldb, 1, beta,
+                                               (float *)pc, n, 1, threads)
+                           : st_gemm_small_f32(n, m, k, alpha, (float *)pb, ldb, 1, (float *)pa, csa, rsa, beta,
+                                               (float *)pc, 1, n, threads);
+        Py_DECREF(A); Py_DECREF(B);
+        if (rc < 0) PyErr_NoMemory();
+        return rc;
+    }
     /* Large products are cut into one slab of C per OpenMP thread, each computed by a single-threaded BLAS
      * call (the graph runs BLAS on one thread: st_run_nodes). Slabs are rows of C, or columns when C is
      * wide; each is at least 8 long. */
-    int parts = 1;
-#ifdef _OPENMP
-    if (st_blas_one_thread && (double)m * (double)n * (double)k >= ST_BLAS_SPLIT_WORK) parts = omp_get_max_threads();
-#endif
+    int parts = threads;
     const int by_rows = m >= n, len = by_rows ? m : n;
     if (parts > len / 8) parts = len / 8 > 1 ? len / 8 : 1;
     #pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)

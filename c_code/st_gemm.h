@@ -22,7 +22,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define ST_GEMM_MR 6
 #define ST_GEMM_KC 256
@@ -208,6 +212,88 @@ static inline void ST_GM(st_gemm_packed)(npy_intp m, npy_intp n, npy_intp k, con
                                          ST_GM_T *c, npy_intp ldc, int accumulate)
 {
     ST_GM(st_gemm_packed_rows)(0, m, m, n, k, pa, pb, c, ldc, accumulate);
+}
+
+/* Half a B panel row (one vector) read at any element alignment: B rows read in place. */
+typedef ST_GM_T ST_GM(st_gemm_uvec) __attribute__((vector_size(ST_GEMM_VBYTES), aligned(sizeof(ST_GM_T)), may_alias));
+
+/* The MR x NR tile A . B with both operands read through strides: element i of A's column p at a[i ai + p ap],
+ * row p of the B panel (NR elements, contiguous) at b + p bp. Packed panels are (ai, ap) = (1, MR), bp = NR;
+ * a matrix read in place is (its row stride, 1) for A, its row stride for B. */
+static inline void ST_GM(st_gemm_micro_strided)(npy_intp kc, const ST_GM_T *restrict a, npy_intp ai, npy_intp ap,
+                                                const ST_GM_T *restrict b, npy_intp bp,
+                                                ST_GM_T tile[ST_GEMM_MR][ST_GM_NR])
+{
+    ST_GM_V acc[ST_GEMM_MR][2];
+    for (int i = 0; i < ST_GEMM_MR; ++i) acc[i][0] = acc[i][1] = (ST_GM_V){0};
+    for (npy_intp p = 0; p < kc; ++p) {
+        const ST_GM(st_gemm_uvec) *bv = (const ST_GM(st_gemm_uvec) *)(b + p * bp);
+        const ST_GM_V b0 = bv[0], b1 = bv[1];
+        const ST_GM_T *ac = a + p * ap;
+        for (int i = 0; i < ST_GEMM_MR; ++i) {
+            acc[i][0] += ac[i * ai] * b0;
+            acc[i][1] += ac[i * ai] * b1;
+        }
+    }
+    memcpy(tile, acc, sizeof(acc));
+}
+
+/* C (m x n, element (i, j) at c[i rsc + j csc]) = alpha A . B + beta C (beta 0: C is not read), for a product
+ * with few rows (a recurrent step: h . U), reading its large operand in place: BLAS would copy (pack) all of it
+ * on every call, which costs more than the multiply when m is a few dozen. A (m x k) is read in place when its
+ * rows are contiguous (csa == 1), B (k x n) when its rows are (csb == 1); at least one must be, and the other
+ * is packed whole (it is the small one). Panels of the in-place operand are split over `threads` OpenMP
+ * threads. Returns -1 when memory cannot be had. */
+static int ST_GM(st_gemm_small)(npy_intp m, npy_intp n, npy_intp k, double alpha, const ST_GM_T *a, npy_intp rsa,
+                                npy_intp csa, const ST_GM_T *b, npy_intp rsb, npy_intp csb, double beta, ST_GM_T *c,
+                                npy_intp rsc, npy_intp csc, int threads)
+{
+    const int b_direct = csb == 1;  /* else A is read in place (csa == 1) */
+    const npy_intp mpan = (m + ST_GEMM_MR - 1) / ST_GEMM_MR, npan = (n + ST_GM_NR - 1) / ST_GM_NR;
+    /* the packed operand (whole), then one partial panel per thread for the in-place operand's last panel */
+    const npy_intp packed = b_direct ? mpan * ST_GEMM_MR * k : npan * ST_GM_NR * k;
+    const npy_intp edge = (b_direct ? ST_GM_NR : ST_GEMM_MR) * k;
+    if (threads < 1) threads = 1;
+    ST_GM_T *buf = (ST_GM_T *)malloc((size_t)(packed + threads * edge + ST_GM_NR) * sizeof(ST_GM_T));
+    if (buf == NULL) return -1;
+    if (b_direct) ST_GM(st_gemm_pack_a)(m, k, a, rsa, csa, buf);
+    else ST_GM(st_gemm_pack_b)(k, n, b, rsb, csb, buf);
+    const npy_intp outer = b_direct ? npan : mpan, inner = b_direct ? mpan : npan;
+    #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (npy_intp o = 0; o < outer; ++o) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        ST_GM_T *own = buf + packed + t * edge;
+        ST_GM_T tile[ST_GEMM_MR][ST_GM_NR] __attribute__((aligned(64)));
+        /* the in-place operand's panel o: read in place when whole, else packed into the thread's buffer */
+        const npy_intp r0 = b_direct ? 0 : o * ST_GEMM_MR, c0 = b_direct ? o * ST_GM_NR : 0;
+        const npy_intp len = b_direct ? (n - c0 < ST_GM_NR ? n - c0 : ST_GM_NR) : (m - r0 < ST_GEMM_MR ? m - r0 : ST_GEMM_MR);
+        const ST_GM_T *direct;
+        npy_intp dstride;
+        if (b_direct && len == ST_GM_NR) { direct = b + c0; dstride = rsb; }
+        else if (b_direct) { ST_GM(st_gemm_pack_b)(k, len, b + c0, rsb, csb, own); direct = own; dstride = ST_GM_NR; }
+        else if (len == ST_GEMM_MR) { direct = a + r0 * rsa; dstride = rsa; }
+        else { ST_GM(st_gemm_pack_a)(len, k, a + r0 * rsa, rsa, csa, own); direct = own; dstride = 0; }
+        for (npy_intp q = 0; q < inner; ++q) {
+            const npy_intp i0 = b_direct ? q * ST_GEMM_MR : r0, j0 = b_direct ? c0 : q * ST_GM_NR;
+            const npy_intp mr = m - i0 < ST_GEMM_MR ? m - i0 : ST_GEMM_MR, nr = n - j0 < ST_GM_NR ? n - j0 : ST_GM_NR;
+            if (b_direct)
+                ST_GM(st_gemm_micro_strided)(k, buf + q * ST_GEMM_MR * k, 1, ST_GEMM_MR, direct, dstride, tile);
+            else if (dstride)
+                ST_GM(st_gemm_micro_strided)(k, direct, dstride, 1, buf + q * ST_GM_NR * k, ST_GM_NR, tile);
+            else
+                ST_GM(st_gemm_micro_strided)(k, direct, 1, ST_GEMM_MR, buf + q * ST_GM_NR * k, ST_GM_NR, tile);
+            for (npy_intp i = 0; i < mr; ++i)
+                for (npy_intp j = 0; j < nr; ++j) {
+                    ST_GM_T *cij = c + (i0 + i) * rsc + (j0 + j) * csc;
+                    *cij = (ST_GM_T)alpha * tile[i][j] + (beta != 0 ? (ST_GM_T)beta * *cij : (ST_GM_T)0);
+                }
+        }
+    }
+    free(buf);
+    return 0;
 }
 
 #undef ST_GM_V

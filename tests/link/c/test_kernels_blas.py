@@ -162,3 +162,26 @@ def test_large_products_split_over_threads_match_numpy(rng, dtype, shapes):
             np.testing.assert_allclose(got[0], want, **tol)
             np.testing.assert_allclose(got[1], zv + 0.5 * want, **tol)
             np.testing.assert_allclose(got[2], -want, **tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shapes", [((20, 200), (200, 800)), ((5, 37), (37, 131)), ((32, 16), (16, 128)),
+                                    ((1, 40), (40, 300))], ids=["lstm_step", "ragged", "edge", "one_row"])
+def test_few_rows_times_a_long_operand_match_numpy(rng, dtype, shapes):
+    """Few rows times a long operand (a recurrent step's h . U) skip BLAS and read the long operand in place:
+    as B when it is row-major, as the A of C^T = B^T A^T when it is column-major; ragged edges are packed.
+    Dot22 and Gemm with beta 0 and 1, on every layout of both operands, single- and multi-threaded sizes."""
+    a, b, z = T.matrix("a", dtype=dtype), T.matrix("b", dtype=dtype), T.matrix("z", dtype=dtype)
+    fc = st.function([a, b, z], [blas.dot22(a, b), blas.gemm_no_inplace(z, 0.5, a, b, 1.0),
+                                 blas.gemm_no_inplace(z, -1.0, a, b, 0.0)], mode=C_RAW)
+    (m, k), (_, n) = shapes
+    as_, bs = layouts(rng, (m, k), dtype), layouts(rng, (k, n), dtype)
+    zv = rng.normal(size=(m, n)).astype(dtype)
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
+    for lay_a in as_:
+        for lay_b in bs:
+            want = as_[lay_a].astype("float64") @ bs[lay_b].astype("float64")
+            got = fc(as_[lay_a], bs[lay_b], zv)
+            np.testing.assert_allclose(got[0], want, **tol)
+            np.testing.assert_allclose(got[1], zv + 0.5 * want, **tol)
+            np.testing.assert_allclose(got[2], -want, **tol)
