@@ -24,6 +24,9 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 for _var in _THREAD_VARS:
     os.environ[_var] = str(THREADS)
+# idle OpenBLAS threads sleep at once instead of spinning ~0.1 s into the next candidate's timing (as
+# symtensor.bench.runner.QUIET_VARS; set here because NumPy must not be loaded yet)
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy as np  # noqa: E402  (after the thread variables, on purpose)
 
@@ -34,7 +37,8 @@ if REPO not in sys.path:
 from symtensor.bench.report import cpu_model, package_version  # noqa: E402  (the repository's symtensor)
 
 THREAD_NOTE = (f"threads: {THREADS} everywhere (" + ", ".join(f"{v}={THREADS}" for v in _THREAD_VARS)
-               + f", torch.set_num_threads({THREADS}))")
+               + f", torch.set_num_threads({THREADS})); "
+               + f"OPENBLAS_THREAD_TIMEOUT={os.environ['OPENBLAS_THREAD_TIMEOUT']}")
 
 
 def parse_args(description, extra=None):

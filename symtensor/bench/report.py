@@ -48,6 +48,7 @@ def environment(threads):
         "platform": platform.platform(),
         "python": platform.python_version(),
         "threads": threads,
+        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
         "versions": {"symtensor": symtensor.__version__, "numpy": np.__version__,
                      "torch": package_version("torch"), "pytensor": package_version("pytensor")},
     }

@@ -29,6 +29,10 @@ except ImportError:  # tqdm is in the bench extra; without it the run just has n
 
 LOSS_RTOL = 1e-4
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: set before any BLAS loads, unless the user set them: OpenBLAS's worker threads go to sleep right after their
+#: work instead of spinning for about 0.1 s, so that one framework's idle BLAS threads (NumPy's, under
+#: PyTensor) do not hold a core through the next framework's step; every framework runs as if alone
+QUIET_VARS = {"OPENBLAS_THREAD_TIMEOUT": "4"}
 EXIT_FAILED, EXIT_LOSS_MISMATCH = 1, 3
 DEFAULT_OUT = "bench-results"
 #: 1-minute load average per core above which timings with every core busy are unreliable
@@ -151,12 +155,17 @@ def device_problem(framework, device):
 
 
 def pin_threads(threads, environ=None):
-    """Set the thread variables; True when they changed (libraries already loaded read them too late)."""
+    """Set the thread variables (and QUIET_VARS where unset); True when they changed (libraries already loaded
+    read them too late)."""
     environ = os.environ if environ is None else environ
     changed = False
     for var in THREAD_VARS:
         if environ.get(var) != str(threads):
             environ[var] = str(threads)
+            changed = True
+    for var, value in QUIET_VARS.items():
+        if var not in environ:
+            environ[var] = value
             changed = True
     return changed
 

@@ -29,6 +29,8 @@ def pinned(monkeypatch, tmp_path):
     results go to the test's tmp_path, not the default bench-results/ in the working directory."""
     for var in runner.THREAD_VARS:
         monkeypatch.setenv(var, "1")
+    for var, value in runner.QUIET_VARS.items():
+        monkeypatch.setenv(var, value)
     torch = sys.modules.get("torch")
     threads = torch.get_num_threads() if torch is not None else None
     yield ["--threads", "1", "--no-progress", "--no-compile-time", "--out", str(tmp_path)]
@@ -39,6 +41,7 @@ def pinned(monkeypatch, tmp_path):
 def _env(compiledir, **extra):
     env = dict(os.environ, SYMTENSOR_FLAGS=f"compiledir={compiledir}", **extra)
     env.update({var: "1" for var in runner.THREAD_VARS})  # already pinned: main() need not re-execute
+    env.update(runner.QUIET_VARS)
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -71,9 +74,21 @@ def test_cli_runs_logreg_and_writes_json_png_and_table(tmp_path, session_compile
     assert "step" in proc.stderr  # the progress bar (tqdm) on stderr
 
 
+def test_pin_threads_quiets_idle_blas_threads_unless_the_user_chose():
+    env = {}
+    assert runner.pin_threads(2, env)
+    assert env["OPENBLAS_THREAD_TIMEOUT"] == "4" and env["OMP_NUM_THREADS"] == "2"
+    assert not runner.pin_threads(2, env)  # already pinned: nothing to re-execute for
+    mine = {var: "2" for var in runner.THREAD_VARS}
+    mine["OPENBLAS_THREAD_TIMEOUT"] = "10"
+    assert not runner.pin_threads(2, mine) and mine["OPENBLAS_THREAD_TIMEOUT"] == "10"
+
+
 def test_main_pins_threads_then_reexecutes_once(monkeypatch):
     for var in runner.THREAD_VARS:
         monkeypatch.setenv(var, "7")
+    for var in runner.QUIET_VARS:
+        monkeypatch.delenv(var, raising=False)  # set by main(), removed again after the test
     monkeypatch.setenv("SYMTENSOR_BENCH_REEXEC", "")  # restored (removed) after the test
     calls = []
 
@@ -86,6 +101,7 @@ def test_main_pins_threads_then_reexecutes_once(monkeypatch):
         runner.main(["--threads", "3", "--model", "logreg"])
     assert calls == [[sys.executable, "-m", "symtensor.bench", "--threads", "3", "--model", "logreg"]]
     assert all(os.environ[var] == "3" for var in runner.THREAD_VARS)
+    assert all(os.environ[var] == value for var, value in runner.QUIET_VARS.items())
     monkeypatch.setattr(runner, "run", lambda argv: 0)
     with pytest.raises(SystemExit) as info:  # the re-executed process: variables already match, it runs
         runner.main(["--threads", "3", "--model", "logreg"])
