@@ -12,7 +12,8 @@
 
 /* multiply-adds from which st_gemm splits a product over the OpenMP threads */
 #define ST_BLAS_SPLIT_WORK ((double)(1 << 21))
-/* rows up to which a product with a much longer second operand skips BLAS (st_gemm_small) */
+/* rows up to which a product with a much longer second operand skips BLAS (st_gemm_small; only in modules
+ * compiled with ST_GEMM_FEW_ROWS, see symtensor/link/c/kernels_blas.py) */
 #define ST_BLAS_FEW_ROWS 32
 
 /* Set while a graph runs with BLAS on one thread (st_run_nodes in st_driver.h). */
@@ -132,6 +133,7 @@ static int st_gemm(PyArrayObject *a, PyArrayObject *b, PyArrayObject *out, doubl
 #ifdef _OPENMP
     if (st_blas_one_thread && (double)m * (double)n * (double)k >= ST_BLAS_SPLIT_WORK) threads = omp_get_max_threads();
 #endif
+#ifdef ST_GEMM_FEW_ROWS  /* defined by codegen for graphs with such products: st_gemm_small costs gcc time */
     if (m <= ST_BLAS_FEW_ROWS && n >= 4 * m && k >= 16) {
         /* few rows times a long operand (a recurrent step's h . U): read it in place, as B (row-major) or, for a
          * column-major B, as the A of C^T = B^T A^T */
@@ -151,6 +153,7 @@ static int st_gemm(PyArrayObject *a, PyArrayObject *b, PyArrayObject *out, doubl
         if (rc < 0) PyErr_NoMemory();
         return rc;
     }
+#endif
     /* Large products are cut into one slab of C per OpenMP thread, each computed by a single-threaded BLAS
      * call (the graph runs BLAS on one thread: st_run_nodes). Slabs are rows of C, or columns when C is
      * wide; each is at least 8 long. */

@@ -62,6 +62,8 @@ def generate(fgraph):
                 constants[slot_of[var]] = var.data
     nslots = max(len(slot_of), 1)
     parts = [f"#define ST_OMP_THRESHOLD {OMP_THRESHOLD}", f"#define ST_NSLOTS {nslots}"]
+    if any(kernels_blas.few_rows_product(node) for node in order):
+        parts.append("#define ST_GEMM_FEW_ROWS")
     parts += [f'#include "{h}"' for h in HEADERS] + [""]
     python_nodes, node_data = {}, {}
     keep = set()  # slots whose buffers persist between calls (owned, reusable outputs)

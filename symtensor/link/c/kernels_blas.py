@@ -13,6 +13,21 @@ from symtensor.tensor.math import BatchedDot, Dot
 _FLOATS = ("float32", "float64")
 
 
+#: ST_BLAS_FEW_ROWS in c_code/st_blas.h
+FEW_ROWS = 32
+
+
+def few_rows_product(node):
+    """Whether ``node`` is a matrix product known (static shape) to have at most FEW_ROWS rows, such as a
+    recurrent step's h . U inside scan. Only modules with one compile st_gemm_small (codegen defines
+    ST_GEMM_FEW_ROWS), which reads the long operand in place instead of having BLAS copy it every call; it
+    costs gcc about half a second per module, wasted where no product is that short."""
+    if not isinstance(node.op, (Dot22, Gemm)):
+        return False
+    rows = node.outputs[0].type.shape[0]
+    return rows is not None and rows <= FEW_ROWS
+
+
 def _one_float_dtype(variables):
     dtypes = {v.type.dtype for v in variables}
     return len(dtypes) == 1 and next(iter(dtypes)) in _FLOATS

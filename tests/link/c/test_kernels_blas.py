@@ -7,7 +7,7 @@ import symtensor as st
 import symtensor.tensor as T
 from helpers import assert_same_results, c_op_names, compile_c_and_py
 from symtensor.compile.mode import Mode
-from symtensor.link.c import compiler
+from symtensor.link.c import compiler, kernels_blas
 from symtensor.tensor import blas
 
 pytestmark = pytest.mark.skipif(not compiler.compiler_available(), reason="no C compiler on this machine")
@@ -171,10 +171,13 @@ def test_few_rows_times_a_long_operand_match_numpy(rng, dtype, shapes):
     """Few rows times a long operand (a recurrent step's h . U) skip BLAS and read the long operand in place:
     as B when it is row-major, as the A of C^T = B^T A^T when it is column-major; ragged edges are packed.
     Dot22 and Gemm with beta 0 and 1, on every layout of both operands, single- and multi-threaded sizes."""
-    a, b, z = T.matrix("a", dtype=dtype), T.matrix("b", dtype=dtype), T.matrix("z", dtype=dtype)
+    (m, k), (_, n) = shapes
+    # the row count is static, as inside scan: only then is the module compiled with this path
+    a, b = T.TensorType(dtype, shape=(m, None))("a"), T.matrix("b", dtype=dtype)
+    z = T.TensorType(dtype, shape=(m, None))("z")
     fc = st.function([a, b, z], [blas.dot22(a, b), blas.gemm_no_inplace(z, 0.5, a, b, 1.0),
                                  blas.gemm_no_inplace(z, -1.0, a, b, 0.0)], mode=C_RAW)
-    (m, k), (_, n) = shapes
+    assert all(kernels_blas.few_rows_product(node) for node in fc.maker.fgraph.toposort())
     as_, bs = layouts(rng, (m, k), dtype), layouts(rng, (k, n), dtype)
     zv = rng.normal(size=(m, n)).astype(dtype)
     tol = dict(rtol=2e-4, atol=2e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
@@ -185,3 +188,9 @@ def test_few_rows_times_a_long_operand_match_numpy(rng, dtype, shapes):
             np.testing.assert_allclose(got[0], want, **tol)
             np.testing.assert_allclose(got[1], zv + 0.5 * want, **tol)
             np.testing.assert_allclose(got[2], -want, **tol)
+
+
+def test_products_of_unknown_row_count_leave_the_few_rows_path_out():
+    a, b = T.fmatrix("a"), T.fmatrix("b")
+    fc = st.function([a, b], blas.dot22(a, b), mode=C_RAW)
+    assert not any(kernels_blas.few_rows_product(node) for node in fc.maker.fgraph.toposort())
