@@ -142,16 +142,13 @@ def test_batched_dot_of_matrices_runs_in_c(rng, dtype):
         fc(np.ones((3, 4, 5), dtype), np.ones((2, 5, 2), dtype))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shapes", [((160, 100), (100, 140)), ((40, 130), (130, 420))], ids=["tall", "wide"])
-def test_large_products_split_over_threads_match_numpy(rng, dtype, shapes):
-    """Products of 2M multiply-adds and more are cut into slabs of rows (tall) or columns (wide), one
-    single-threaded BLAS call per OpenMP thread: every operand layout, Dot22 and Gemm with beta 0 and 1."""
-    a, b, z = T.matrix("a", dtype=dtype), T.matrix("b", dtype=dtype), T.matrix("z", dtype=dtype)
-    fc = st.function([a, b, z], [blas.dot22(a, b), blas.gemm_no_inplace(z, 0.5, a, b, 1.0),
-                                 blas.gemm_no_inplace(z, -1.0, a, b, 0.0)], mode=C_RAW)
-    assert c_op_names(fc) == {"Dot22", "Gemm"}
-    (m, k), (_, n) = shapes
+def products(a, b, z):
+    """Dot22 and Gemm with beta 1 and 0 of the same operands."""
+    return [blas.dot22(a, b), blas.gemm_no_inplace(z, 0.5, a, b, 1.0), blas.gemm_no_inplace(z, -1.0, a, b, 0.0)]
+
+
+def assert_products_match(fc, rng, m, k, n, dtype):
+    """fc(a, b, z) computes products(a, b, z): checked against NumPy on every layout of a (m, k) and b (k, n)."""
     as_, bs = layouts(rng, (m, k), dtype), layouts(rng, (k, n), dtype)
     zv = rng.normal(size=(m, n)).astype(dtype)
     tol = dict(rtol=2e-4, atol=2e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
@@ -162,6 +159,18 @@ def test_large_products_split_over_threads_match_numpy(rng, dtype, shapes):
             np.testing.assert_allclose(got[0], want, **tol)
             np.testing.assert_allclose(got[1], zv + 0.5 * want, **tol)
             np.testing.assert_allclose(got[2], -want, **tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shapes", [((160, 100), (100, 140)), ((40, 130), (130, 420))], ids=["tall", "wide"])
+def test_large_products_split_over_threads_match_numpy(rng, dtype, shapes):
+    """Products of 2M multiply-adds and more are cut into slabs of rows (tall) or columns (wide), one
+    single-threaded BLAS call per OpenMP thread: every operand layout, Dot22 and Gemm with beta 0 and 1."""
+    a, b, z = T.matrix("a", dtype=dtype), T.matrix("b", dtype=dtype), T.matrix("z", dtype=dtype)
+    fc = st.function([a, b, z], products(a, b, z), mode=C_RAW)
+    assert c_op_names(fc) == {"Dot22", "Gemm"}
+    (m, k), (_, n) = shapes
+    assert_products_match(fc, rng, m, k, n, dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -175,19 +184,9 @@ def test_few_rows_times_a_long_operand_match_numpy(rng, dtype, shapes):
     # the row count is static, as inside scan: only then is the module compiled with this path
     a, b = T.TensorType(dtype, shape=(m, None))("a"), T.matrix("b", dtype=dtype)
     z = T.TensorType(dtype, shape=(m, None))("z")
-    fc = st.function([a, b, z], [blas.dot22(a, b), blas.gemm_no_inplace(z, 0.5, a, b, 1.0),
-                                 blas.gemm_no_inplace(z, -1.0, a, b, 0.0)], mode=C_RAW)
+    fc = st.function([a, b, z], products(a, b, z), mode=C_RAW)
     assert all(kernels_blas.few_rows_product(node) for node in fc.maker.fgraph.toposort())
-    as_, bs = layouts(rng, (m, k), dtype), layouts(rng, (k, n), dtype)
-    zv = rng.normal(size=(m, n)).astype(dtype)
-    tol = dict(rtol=2e-4, atol=2e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
-    for lay_a in as_:
-        for lay_b in bs:
-            want = as_[lay_a].astype("float64") @ bs[lay_b].astype("float64")
-            got = fc(as_[lay_a], bs[lay_b], zv)
-            np.testing.assert_allclose(got[0], want, **tol)
-            np.testing.assert_allclose(got[1], zv + 0.5 * want, **tol)
-            np.testing.assert_allclose(got[2], -want, **tol)
+    assert_products_match(fc, rng, m, k, n, dtype)
 
 
 def test_products_of_unknown_row_count_leave_the_few_rows_path_out():
