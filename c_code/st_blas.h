@@ -12,9 +12,6 @@
 
 /* multiply-adds from which st_gemm splits a product over the OpenMP threads */
 #define ST_BLAS_SPLIT_WORK ((double)(1 << 21))
-/* rows up to which a product with a much longer second operand skips BLAS (st_gemm_small; only in modules
- * compiled with ST_GEMM_FEW_ROWS, see symtensor/link/c/kernels_blas.py) */
-#define ST_BLAS_FEW_ROWS 32
 
 /* Set while a graph runs with BLAS on one thread (st_run_nodes in st_driver.h). */
 static int st_blas_one_thread = 0;
@@ -133,8 +130,11 @@ static int st_gemm(PyArrayObject *a, PyArrayObject *b, PyArrayObject *out, doubl
 #ifdef _OPENMP
     if (st_blas_one_thread && (double)m * (double)n * (double)k >= ST_BLAS_SPLIT_WORK) threads = omp_get_max_threads();
 #endif
-#ifdef ST_GEMM_FEW_ROWS  /* defined by codegen for graphs with such products: st_gemm_small costs gcc time */
-    if (m <= ST_BLAS_FEW_ROWS && n >= 4 * m && k >= 16) {
+#ifdef ST_GEMM_FEW_ROWS
+    /* ST_GEMM_FEW_ROWS: rows up to which a product with a much longer second operand skips BLAS. codegen
+     * defines it (symtensor/link/c/kernels_blas.py FEW_ROWS) only for graphs that have such a product, since
+     * st_gemm_small costs gcc time in every module that compiles it. */
+    if (m <= ST_GEMM_FEW_ROWS && n >= 4 * m && k >= 16) {
         /* few rows times a long operand (a recurrent step's h . U): read it in place, as B (row-major) or, for a
          * column-major B, as the A of C^T = B^T A^T */
         const npy_intp rsa = ta == 'N' ? lda : 1, csa = ta == 'N' ? 1 : lda;

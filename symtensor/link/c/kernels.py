@@ -233,32 +233,24 @@ def fused_reduce_kernel(node, ins, outs):
 _SIMD_REDUCTION = {"add": "+", "mul": "*"}
 
 
-def _reduction_loops(name, nd, n, in_t, acc_t, compute, step):
-    """The loops of a reduction over dims / ostr / s<k> (see _reduction_lines).
+def _inner_run(indent, loads, compute, tail):
+    """One inner loop of a reduction: load x<k>, compute v, then ``tail`` (fold v in)."""
+    pad = " " * indent
+    return ([pad + "for (npy_intp j = 0; j < inner; ++j) {"]
+            + [pad + "    " + ln for ln in loads + compute + tail] + [pad + "}"])
 
-    Adjacent axes that are both reduced or both kept, and contiguous in every input, are first merged at run
-    time (length-1 axes dropped), so that the inner loop is as long as memory allows: (0, 2, 3) of a
-    C-contiguous 4-d tensor becomes a (reduced, kept, reduced) walk whose inner run is H * W long. An inner
-    run over a reduced axis with unit strides accumulates in a register, vectorized where the operator may be
-    reassociated; other runs take one plain loop (a single vectorized variant keeps compile time down).
+
+def _reduction_loops(name, nd, n, in_t, acc_t, compute, step):
+    """The loops of a reduction over its nd axes dims / ostr / s (see _reduction_lines), on the axes that
+    st_reduce_merge_axes (c_code/st_reduce.h) leaves. An inner run over a reduced axis with unit strides accumulates in a register,
+    vectorized where the operator may be reassociated; other runs take one plain loop (a single vectorized
+    variant keeps gcc's time per reduction node down).
     """
-    lines = ["npy_intp rd[ST_MAX_NDIM], ro[ST_MAX_NDIM];"]
-    lines += [f"npy_intp r{k}[ST_MAX_NDIM];" for k in range(n)]
-    lines.append("int m = 0;")
-    lines.append(f"for (int d = 0; d < {nd}; ++d) {{")
-    lines.append("    if (dims[d] == 1) continue;")
-    merge = " && ".join([f"r{k}[m - 1] == s{k}[d] * dims[d]" for k in range(n)])
-    lines.append("    if (m > 0 && (ro[m - 1] == 0) == (ostr[d] == 0) && ro[m - 1] == ostr[d] * dims[d] && "
-                 f"{merge}) {{")
-    lines.append("        rd[m - 1] *= dims[d]; ro[m - 1] = ostr[d];" + "".join(f" r{k}[m - 1] = s{k}[d];"
-                                                                               for k in range(n)) + " continue;")
-    lines.append("    }")
-    lines.append("    rd[m] = dims[d]; ro[m] = ostr[d];" + "".join(f" r{k}[m] = s{k}[d];" for k in range(n)) + " ++m;")
-    lines.append("}")
-    lines.append("if (m == 0) { rd[0] = 1; ro[0] = 0;" + "".join(f" r{k}[0] = 0;" for k in range(n)) + " m = 1; }")
-    lines.append("if (n_in > 0) {")
-    lines.append("    const npy_intp inner = rd[m - 1], outer = n_in / inner, so = ro[m - 1];")
-    lines += [f"    const npy_intp t{k} = r{k}[m - 1];" for k in range(n)]  # inner strides, in registers
+    lines = [f"npy_intp rd[ST_MAX_NDIM], ro[ST_MAX_NDIM], r[{n}][ST_MAX_NDIM];",
+             f"const int m = st_reduce_merge_axes({nd}, dims, ostr, {n}, s, rd, ro, r);",
+             "if (n_in > 0) {",
+             "    const npy_intp inner = rd[m - 1], outer = n_in / inner, so = ro[m - 1];"]
+    lines += [f"    const npy_intp t{k} = r[{k}][m - 1];" for k in range(n)]  # inner strides, in registers
     simd = _SIMD_REDUCTION.get(name)
     if simd is not None:
         unit = " && ".join(f"t{k} == (npy_intp)sizeof({in_t[k]})" for k in range(n))
@@ -268,23 +260,19 @@ def _reduction_loops(name, nd, n, in_t, acc_t, compute, step):
     lines.append("        npy_intp base = 0;")
     lines += [f"        const char *p{k} = PyArray_BYTES(in{k});" for k in range(n)]
     lines.append("        for (int d = 0; d < m - 1; ++d) { base += idx[d] * ro[d];"
-                 + "".join(f" p{k} += idx[d] * r{k}[d];" for k in range(n)) + " }")
+                 + "".join(f" p{k} += idx[d] * r[{k}][d];" for k in range(n)) + " }")
     if simd is not None:  # a reduced inner run with unit strides: one register accumulator, vectorized
         lines.append("        if (vector_run) {")
         lines.append(f"            {acc_t} a = acc[base];")
         lines.append(f"            _Pragma(\"omp simd reduction({simd}:a)\")")
-        lines.append("            for (npy_intp j = 0; j < inner; ++j) {")
-        lines += [f"                const {in_t[k]} x{k} = ((const {in_t[k]} *)p{k})[j];" for k in range(n)]
-        lines += ["                " + ln for ln in compute]
-        lines.append(f"                a {simd}= v;")
-        lines.append("            }")
+        lines += _inner_run(12, [f"const {in_t[k]} x{k} = ((const {in_t[k]} *)p{k})[j];" for k in range(n)],
+                            compute, [f"a {simd}= v;"])
         lines.append("            acc[base] = a;")
-        lines.append("        } else")
-    lines.append("        for (npy_intp j = 0; j < inner; ++j) {")
-    lines.append("            const npy_intp oi = base + j * so;")
-    lines += [f"            const {in_t[k]} x{k} = *(const {in_t[k]} *)(p{k} + j * t{k});" for k in range(n)]
-    lines += ["            " + ln for ln in compute]
-    lines.append(f"            {step}")
+        lines.append("        } else {")
+    else:
+        lines.append("        {")
+    lines += _inner_run(12, [f"const {in_t[k]} x{k} = *(const {in_t[k]} *)(p{k} + j * t{k});" for k in range(n)],
+                        compute, ["const npy_intp oi = base + j * so;", step])
     lines.append("        }")
     lines.append("        for (int d = m - 2; d >= 0; --d) { if (++idx[d] < rd[d]) break; idx[d] = 0; }")
     lines.append("    }")
@@ -357,9 +345,10 @@ def _reduction_lines(op, inputs, ins, out_slot, out, body, value_dtype=None):
         else:
             lines.append(f"ostr[{d}] = {run};")
             run = f"{run} * dims[{d}]"
+    lines.append(f"npy_intp s[{n}][ST_MAX_NDIM];")
     for k in range(n):  # byte strides of each input over the index space (0 where broadcast)
-        lines.append(f"npy_intp s{k}[{max(nd, 1)}];")
-        lines.append(f"for (int d = 0; d < {nd}; ++d) s{k}[d] = PyArray_DIM(in{k}, d) == 1 ? 0 : PyArray_STRIDE(in{k}, d);")
+        lines.append(f"for (int d = 0; d < {nd}; ++d) s[{k}][d] = PyArray_DIM(in{k}, d) == 1 ? 0 : "
+                     f"PyArray_STRIDE(in{k}, d);")
     if name in ("maximum", "minimum"):  # the first element of each output position seeds it
         lines.append("char *seen = (char *)PyMem_Calloc((size_t)(n_out > 0 ? n_out : 1), 1);")
         lines.append("if (seen == NULL) { PyMem_Free(acc); PyErr_NoMemory(); return -1; }")

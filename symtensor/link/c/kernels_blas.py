@@ -13,7 +13,8 @@ from symtensor.tensor.math import BatchedDot, Dot
 _FLOATS = ("float32", "float64")
 
 
-#: ST_BLAS_FEW_ROWS in c_code/st_blas.h
+#: rows up to which a product with a much longer second operand skips BLAS (st_gemm in c_code/st_blas.h reads
+#: it as ST_GEMM_FEW_ROWS, defined by codegen)
 FEW_ROWS = 32
 
 
