@@ -255,10 +255,11 @@ def test_gen_applies_an_op_to_a_new_state():
 
 # ------------------------------------------------------------------ gradients
 
-def test_grad_through_avg_and_std():
+@pytest.mark.parametrize("truncate", [False, True])
+def test_grad_through_avg_and_std(truncate):
     srng = RandomStreams(0)
     avg, std = T.dscalar("avg"), T.dvector("std")
-    z = srng.normal((4,), avg=avg, std=std, dtype="float64")
+    z = srng.normal((4,), avg=avg, std=std, dtype="float64", truncate=truncate)
     cost = (z * z).sum()
     g_avg, g_std = st.grad(cost, [avg, std])
     f = st.function([avg, std], [z, g_avg, g_std])
