@@ -365,11 +365,10 @@ class MergeRewriter(GraphRewriter):
             if getattr(node.op, "destroy_map", None) or any(
                     _destroyed(fgraph, v) for v in node.outputs + other.outputs):
                 continue  # two in-place clients would share (and both overwrite) one buffer
-            pairs = list(zip(node.outputs, other.outputs))
-            if all(a.type == b.type for a, b in pairs):
-                for a, b in pairs:
-                    fgraph.replace(a, b, reason="merge")
-                _log(fgraph).record(self, node)
+            # validated like any rewrite: after the in-place phase (final_merge), a merge can hand a buffer
+            # that one node overwrites through a view to a reader that needs it afterwards
+            if all(a.type == b.type for a, b in zip(node.outputs, other.outputs)) and \
+                    apply_replacements(fgraph, self, node, other.outputs):
                 changed = True
         return changed
 
