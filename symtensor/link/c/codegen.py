@@ -20,7 +20,7 @@ from symtensor.link.c.registry import kernel_for, node_data_for
 C_CODE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))), "c_code")
 HEADERS = ("st_runtime.h", "st_state.h", "st_math.h", "st_blas.h", "st_index.h", "st_nnet.h", "st_gemm.h",
-           "st_conv.h", "st_pool.h", "st_random.h", "st_extra.h", "st_scan.h", "st_reduce.h")
+           "st_conv.h", "st_pool.h", "st_random.h", "st_extra.h", "st_scan.h", "st_loops.h")
 #: included at the end of every unit (after the generated tables and nodes)
 DRIVER_HEADER = "st_driver.h"
 #: value-preserving flags that let loops over math functions vectorize (no errno, no FP traps)

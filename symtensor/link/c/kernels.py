@@ -99,29 +99,61 @@ def elemwise_kernel(node, ins, outs):
         lines += ["    " + b for b in body]
         lines += [f"    *({out_t[o]} *)PyArray_DATA(out{o}) = y{o};" for o in range(nout)]
     else:
-        last = nd - 1
-        arrays = [f"in{k}" for k in range(nin)] + [f"out{o}" for o in range(nout)]
-        for a in arrays:
-            lines.append(f"    npy_intp s_{a}[{nd}];")
-            lines.append(f"    for (int d = 0; d < {nd}; ++d) s_{a}[d] = PyArray_DIM({a}, d) == 1 ? 0 : PyArray_STRIDE({a}, d);")
-        lines.append(f"    const npy_intp inner = dims[{last}], outer = n / inner;")
-        lines.append(f"    npy_intp idx[{nd}] = {{0}};")
-        lines.append("    for (npy_intp o = 0; o < outer; ++o) {")
-        for a in arrays:
-            lines.append(f"        char *b_{a} = PyArray_BYTES({a});")
-            if nd > 1:
-                lines.append(f"        for (int d = 0; d < {last}; ++d) b_{a} += idx[d] * s_{a}[d];")
-        lines.append("        for (npy_intp j = 0; j < inner; ++j) {")
-        lines += [f"            const {in_t[k]} x{k} = *(const {in_t[k]} *)(b_in{k} + j * s_in{k}[{last}]);"
-                  for k in range(nin)]
-        lines += [f"            {out_t[o]} y{o};" for o in range(nout)]
-        lines += ["            " + b for b in body]
-        lines += [f"            *({out_t[o]} *)(b_out{o} + j * s_out{o}[{last}]) = y{o};" for o in range(nout)]
-        lines.append("        }")
-        if nd > 1:
-            lines.append(f"        for (int d = {last - 1}; d >= 0; --d) {{ if (++idx[d] < dims[d]) break; idx[d] = 0; }}")
-        lines.append("    }")
+        lines += _elemwise_strided_lines(node, body, in_t, out_t, nd, restrict)
     lines.append("}")
+    return lines
+
+
+def _elemwise_strided_lines(node, body, in_t, out_t, nd, restrict):
+    """The loop over operands that are not all contiguous with the full shape (broadcast, transposed, sliced).
+
+    Axes merge where memory allows (st_elemwise_axes), and the work is cut into runs along the merged inner
+    axis, threaded when large. Runs where each input is unit-stride or, if broadcastable on the last axis,
+    constant (a bias over a conv output, a row or column vector) take a vectorized loop."""
+    nin, nout = len(node.inputs), len(node.outputs)
+    narr = nin + nout
+    types = in_t + out_t
+    arrays = ", ".join([f"in{k}" for k in range(nin)] + [f"out{o}" for o in range(nout)])
+    lines = [f"    PyArrayObject *const arr[{narr}] = {{{arrays}}};",
+             f"    npy_intp raw[{narr}][ST_MAX_NDIM], ls[{narr}][ST_MAX_NDIM], ld[ST_MAX_NDIM];",
+             f"    char *base[{narr}];",
+             f"    const int m = st_elemwise_axes({nd}, dims, {narr}, arr, raw, ld, ls, base);",
+             "    const npy_intp inner = ld[m - 1], outer = n / inner, blk = st_elemwise_block(outer, inner);",
+             "    const npy_intp per = (inner + blk - 1) / blk, items = outer * per;"]
+    constant = [var.type.broadcastable[-1] for var in node.inputs] + [False] * nout
+    unit = " && ".join(f"ls[{k}][m - 1] == {'0' if constant[k] else f'(npy_intp)sizeof({types[k]})'}"
+                       for k in range(narr))
+    lines.append(f"    const int unit = {unit};")
+    loop = ["for (npy_intp it = 0; it < items; ++it) {",
+            f"    char *at[{narr}];",
+            f"    st_elemwise_row(m, ld, {narr}, ls, base, it / per, at);",
+            "    const npy_intp j0 = it % per * blk, j1 = j0 + blk < inner ? j0 + blk : inner;",
+            "    if (unit) {"]
+    for k in range(nin):
+        if constant[k]:
+            loop.append(f"        const {in_t[k]} c{k} = *(const {in_t[k]} *)at[{k}];")
+        else:
+            loop.append(f"        const {in_t[k]} *{restrict} p{k} = (const {in_t[k]} *)at[{k}];")
+    loop += [f"        {out_t[o]} *{restrict} q{o} = ({out_t[o]} *)at[{nin + o}];" for o in range(nout)]
+    loop += ["        #pragma omp simd", "        for (npy_intp j = j0; j < j1; ++j) {"]
+    loop += [f"            const {in_t[k]} x{k} = {f'c{k}' if constant[k] else f'p{k}[j]'};" for k in range(nin)]
+    loop += [f"            {out_t[o]} y{o};" for o in range(nout)]
+    loop += ["            " + b for b in body]
+    loop += [f"            q{o}[j] = y{o};" for o in range(nout)]
+    loop += ["        }", "    } else {", "        for (npy_intp j = j0; j < j1; ++j) {"]
+    loop += [f"            const {in_t[k]} x{k} = *(const {in_t[k]} *)(at[{k}] + j * ls[{k}][m - 1]);"
+             for k in range(nin)]
+    loop += [f"            {out_t[o]} y{o};" for o in range(nout)]
+    loop += ["            " + b for b in body]
+    loop += [f"            *({out_t[o]} *)(at[{nin + o}] + j * ls[{nin + o}][m - 1]) = y{o};" for o in range(nout)]
+    loop += ["        }", "    }", "}"]
+    # threads only above the threshold: an OpenMP region costs microseconds even when serial
+    lines.append("    if (n > ST_OMP_THRESHOLD && items > 1) {")
+    lines.append("    #pragma omp parallel for schedule(static)")
+    lines += ["    " + line for line in loop]
+    lines.append("    } else {")
+    lines += ["    " + line for line in loop]
+    lines.append("    }")
     return lines
 
 
@@ -242,7 +274,7 @@ def _inner_run(indent, loads, compute, tail):
 
 def _reduction_loops(name, nd, n, in_t, acc_t, compute, step):
     """The loops of a reduction over its nd axes dims / ostr / s (see _reduction_lines), on the axes that
-    st_reduce_merge_axes (c_code/st_reduce.h) leaves. An inner run over a reduced axis with unit strides accumulates in a register,
+    st_reduce_merge_axes (c_code/st_loops.h) leaves. An inner run over a reduced axis with unit strides accumulates in a register,
     vectorized where the operator may be reassociated; other runs take one plain loop (a single vectorized
     variant keeps gcc's time per reduction node down).
     """

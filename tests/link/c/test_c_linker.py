@@ -112,6 +112,39 @@ def test_reductions_over_merged_axes_and_views(rng, axis, dtype):
         assert_same_results(fc, fp, arr, cv, rv)
 
 
+
+# (shape of x, shape of the broadcast operand): small ones run serially, the others over threads in runs
+# of whole rows (many rows) or of cut rows (few long rows)
+_BROADCASTS = [((3, 4, 5, 6), (1, 4, 1, 1)), ((8, 16, 33, 35), (1, 16, 1, 1)), ((3, 70001), (3, 1)),
+               ((300001,), (1,)), ((5, 40000), (1, 40000)), ((2, 3, 1, 7), (2, 1, 1, 1))]
+
+
+@pytest.mark.parametrize("shapes", _BROADCASTS, ids=lambda s: "x".join(map(str, s[0])))
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "negative_strides", "transposed"])
+def test_broadcasting_elementwise_over_layouts(rng, shapes, layout):
+    """Operands that are not all contiguous with the output's shape (a bias over a conv output, a row or
+    column vector, a view) take the merged-axes loop; its vector path and its strided path give NumPy's
+    values, fused or not, in place or not."""
+    xshape, bshape = shapes
+    bcast = tuple(n == 1 for n in bshape)
+    x = T.TensorType("float32", (False,) * len(xshape))("x")
+    b = T.TensorType("float64", bcast)("b")
+    outs = [x + b, T.nnet.relu(x * 2 + b), T.maximum(x, b) - T.cast(b > 0, "int32")]
+    f = st.function([x, b], outs, mode=C)
+    assert not f.maker.run.plan.python_nodes
+    a = rng.normal(size=xshape).astype("float32")
+    if layout == "strided":
+        a = np.repeat(a, 2, axis=-1)[..., ::2]
+    elif layout == "negative_strides":
+        a = np.ascontiguousarray(a[::-1])[::-1]
+    elif layout == "transposed":
+        a = np.ascontiguousarray(a.T).T
+    bv = rng.normal(size=bshape)
+    want = [a + bv, np.maximum(a * 2 + bv, 0), np.maximum(a, bv) - (bv > 0).astype("int32")]
+    for got, ref in zip(f(a, bv), want):
+        assert got.dtype == ref.dtype and got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, rtol=1e-12)
+
 def test_zero_size_inputs():
     x = T.dmatrix("x")
     fc, fp = compile_c_and_py([x], [T.exp(x) + 1, x.sum(axis=0), x.sum(), T.dot(x.T, x)])
