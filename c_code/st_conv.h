@@ -53,6 +53,11 @@
 #define ST_CONV_PAR_WORK ((double)(1 << 19))
 /* memory for the weight gradient's partial sums (beyond one per thread) */
 #define ST_CONV_PARTS_BYTES ((size_t)32 << 20)
+/* Runs of items per thread in the weight gradient: enough for a thread to take over the share of one that
+ * lost its core, few enough that the partial sums (one d kern each) stay small */
+#ifndef ST_CONV_PARTS_PER_THREAD
+#define ST_CONV_PARTS_PER_THREAD 4
+#endif
 
 /* What the op fixes at code-generation time. mode: 0 explicit padding (pad = top, bottom, left, right),
  * 1 'full', 2 'half'. Shape hints: -1 where free. */
@@ -127,7 +132,7 @@ static st_conv_plan st_conv_split(npy_intp batch, npy_intp pixels, npy_intp alig
     }
     const npy_intp items = batch * p.slices;
     p.threads = items < max ? (int)items : max;
-    p.parts = items < 8 * (npy_intp)p.threads ? items : 8 * (npy_intp)p.threads;
+    p.parts = items < ST_CONV_PARTS_PER_THREAD * (npy_intp)p.threads ? items : ST_CONV_PARTS_PER_THREAD * (npy_intp)p.threads;
 #else
     (void)batch; (void)align; (void)work;
 #endif
@@ -485,6 +490,7 @@ typedef struct {
     char *scratch;                /* thread t's area starts at scratch + t * per_thread */
     size_t per_thread, first;     /* bytes per thread; bytes of the first of its two buffers */
     size_t padded;                /* offset of the thread's padded image in its area (0: im2col reads x) */
+    ST_CV_T *result;              /* the weight gradient's d kern, which its partial sums (out) add up to */
 } ST_CV(st_conv_job);
 
 static inline ST_CV_T *ST_CV(st_conv_area)(const ST_CV(st_conv_job) *j, int t, ST_CV_T **second)
@@ -563,6 +569,33 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
     }
 }
 
+/* d kern = the sum of the parts' partial sums, in part order, each thread adding up its share of the elements
+ * once every part is done (flipped back where the op convolves). */
+static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt)
+{
+    const st_conv_geom *g = j->g;
+    const npy_intp ks = g->kh * g->kw, filters = g->O * (g->C / g->G), OK = filters * ks, parts = j->plan.parts;
+#ifdef _OPENMP
+    if (nt > 1) {
+        #pragma omp barrier
+    }
+#endif
+    /* whole filters per thread, so that the flip stays within one thread's share */
+    for (npy_intp f = filters * t / nt; f < filters * (t + 1) / nt; ++f) {
+        ST_CV_T *d = j->result + f * ks;
+        const ST_CV_T *src = j->out + f * ks;
+        if (g->flip) {
+            for (npy_intp e = 0; e < ks; ++e) d[e] = src[ks - 1 - e];
+            for (npy_intp part = 1; part < parts; ++part)
+                for (npy_intp e = 0; e < ks; ++e) d[e] += src[part * OK + ks - 1 - e];
+        } else {
+            for (npy_intp e = 0; e < ks; ++e) d[e] = src[e];
+            for (npy_intp part = 1; part < parts; ++part)
+                for (npy_intp e = 0; e < ks; ++e) d[e] += src[part * OK + e];
+        }
+    }
+}
+
 /* The items (image, pixel slice) are cut into `parts` fixed runs, each summed into its own partial d kern in
  * a fixed order, whichever thread takes it: the result does not depend on how the threads were scheduled. */
 static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
@@ -576,8 +609,9 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
     ST_CV_T *pb, *pa = ST_CV(st_conv_area)(j, t, &pb);
     ST_CV(st_conv_pad_init)(j, t);
     for (npy_intp part; (part = st_conv_next(j->next, parts)) >= 0;) {
-        ST_CV_T *acc = j->out + (size_t)part * (size_t)(g->O * K);  /* zeroed by the caller */
-        for (npy_intp i = items * part / parts; i < items * (part + 1) / parts; ++i) {
+        ST_CV_T *acc = j->out + (size_t)part * (size_t)(g->O * K);  /* written by the part's first item */
+        const npy_intp first = items * part / parts;
+        for (npy_intp i = first; i < items * (part + 1) / parts; ++i) {
             const npy_intp b = i / S, p0 = i % S * j->plan.chunk;
             const npy_intp n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
             const npy_intp *pix = j->pix + p0;
@@ -591,11 +625,12 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
                 for (npy_intp q0 = 0; q0 < K; q0 += qc) {
                     const npy_intp cols = K - q0 < qc ? K - q0 : qc;
                     ST_CV(st_im2col_packed)(src, limit, pix, n, j->kk + q0, cols, pb);
-                    ST_GM(st_gemm_packed)(Og, cols, n, pa, pb, acc + gr * Og * K + q0, K, 1);
+                    ST_GM(st_gemm_packed)(Og, cols, n, pa, pb, acc + gr * Og * K + q0, K, i > first);
                 }
             }
         }
     }
+    ST_CV(st_conv_gradw_sum)(j, t, nt);
 }
 
 /* Taps per block of the input gradient's window matrix: about 64K elements, a whole number of st_gemm rows. */
@@ -730,13 +765,10 @@ static int ST_CV(st_conv2d_gradw)(const ST_CV_T *x, const ST_CV_T *top, ST_CV_T 
     ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, (size_t)(parts * OK), 1, (size_t)ST_GM(st_gemm_a_size)(Og, P),
                                            (size_t)ST_GM(st_gemm_b_size)(P, K) + ST_CV_NR);
     if (head == NULL) return -1;
-    memset(head, 0, (size_t)(parts * OK) * sizeof(ST_CV_T));
     j.out = head;
+    j.result = dw;
     if (g->B * P > 0) st_conv_run(nt, ST_CV(st_conv_gradw_worker), &j);
-    for (npy_intp part = 1; part < parts; ++part)
-        for (npy_intp e = 0; e < OK; ++e) head[e] += head[part * OK + e];
-    if (g->flip) ST_CV(st_conv_flip)(head, dw, g->O * (g->C / g->G), g->kh, g->kw);
-    else memcpy(dw, head, (size_t)OK * sizeof(ST_CV_T));
+    else memset(dw, 0, (size_t)OK * sizeof(ST_CV_T));
     st_conv_release(head);
     return 0;
 }
