@@ -491,7 +491,47 @@ typedef struct {
     size_t per_thread, first;     /* bytes per thread; bytes of the first of its two buffers */
     size_t padded;                /* offset of the thread's padded image in its area (0: im2col reads x) */
     ST_CV_T *result;              /* the weight gradient's d kern, which its partial sums (out) add up to */
+    int direct;                   /* the forward pass reads the padded image in place (st_conv_direct) */
 } ST_CV(st_conv_job);
+
+/* Runs of an item's n output pixels for st_conv_direct: up to one vector of pixels whose windows start at
+ * consecutive elements (one image row, unit column stride). Fills each run's window offset, first column
+ * and length; returns the count. */
+static npy_intp ST_CV(st_conv_runs)(const npy_intp *pix, npy_intp n, npy_intp *at, npy_intp *col, npy_intp *len)
+{
+    npy_intp runs = 0;
+    for (npy_intp p = 0; p < n; ++runs) {
+        npy_intp k = 1;
+        while (k < ST_CV_NR / 2 && p + k < n && pix[p + k] == pix[p] + k) ++k;
+        at[runs] = pix[p];
+        col[runs] = p;
+        len[runs] = k;
+        p += k;
+    }
+    return runs;
+}
+
+/* C (Og x the runs' pixels, row stride ldc) = the packed filters (pa: Og x K) . the windows, read in place
+ * from src (the padded image: tap t of the window at offset w is src[w + kk[t]]) two runs at a time, without
+ * an im2col copy. Worth it where runs fill their vectors about as well as im2col's panels would. */
+static void ST_CV(st_conv_direct)(npy_intp Og, npy_intp K, const ST_CV_T *pa, const npy_intp *kk, const ST_CV_T *src,
+                                  npy_intp runs, const npy_intp *at, const npy_intp *col, const npy_intp *len,
+                                  ST_CV_T *c, npy_intp ldc)
+{
+    const npy_intp mpad = (Og + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR;
+    for (npy_intp pc = 0; pc < K; pc += ST_GEMM_KC) {
+        const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
+        const ST_CV_T *pak = pa + pc * mpad;
+        for (npy_intp r = 0; r < runs; r += 2) {
+            const npy_intp r1 = r + 1 < runs ? r + 1 : r;
+            const int n0 = (int)len[r], n1 = r + 1 < runs ? (int)len[r1] : 0;
+            for (npy_intp ir = 0; ir < Og; ir += ST_GEMM_MR)
+                ST_GM(st_gemm_micro_runs)(kc, pak + ir * kc, kk + pc, src + at[r], src + at[r1],
+                                          c + ir * ldc + col[r], c + ir * ldc + col[r1], ldc, pc > 0,
+                                          Og - ir < ST_GEMM_MR ? Og - ir : ST_GEMM_MR, n0, n1);
+        }
+    }
+}
 
 static inline ST_CV_T *ST_CV(st_conv_area)(const ST_CV(st_conv_job) *j, int t, ST_CV_T **second)
 {
@@ -551,13 +591,18 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
             n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
         }
         const npy_intp *pix = j->pix + p0;  /* over nb images: st_conv_scratch extends the table */
+        npy_intp runs = 0, *at = (npy_intp *)pb, *col = at + n, *len = col + n;
+        if (j->direct) runs = ST_CV(st_conv_runs)(pix, n, at, col, len);
         for (npy_intp gr = 0; gr < G; ++gr) {  /* y_g[:, p0:p0+n] = w_g . col[:, p0:p0+n] */
             npy_intp limit;
             const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, nb, &limit);
             /* several images: their products land in tmp (Og x n), then each image's columns are copied out */
             ST_CV_T *c = nb > 1 ? tmp : j->out + (b * g->O + gr * Og) * P + p0;
+            if (j->direct)
+                ST_CV(st_conv_direct)(Og, K, j->pw + gr * j->pw_size, j->kk, src, runs, at, col, len, c,
+                                      nb > 1 ? n : P);
             /* one block of ST_GEMM_KC taps at a time: its windows stay in cache between im2col and the product */
-            for (npy_intp pc = 0; pc < K; pc += ST_GEMM_KC) {
+            for (npy_intp pc = 0; pc < K && !j->direct; pc += ST_GEMM_KC) {
                 const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
                 ST_CV(st_im2col_packed)(src, limit, j->kk + pc, kc, pix, n, pb);
                 ST_GM(st_gemm_packed)(Og, n, kc, j->pw + gr * j->pw_size + pc * mpad, pb, c, nb > 1 ? n : P, pc > 0);
@@ -737,8 +782,16 @@ static int ST_CV(st_conv2d_fwd)(const ST_CV_T *x, const ST_CV_T *w, ST_CV_T *y, 
     const size_t packed = (size_t)g->G * (st_conv_lines((size_t)ST_GM(st_gemm_a_size)(Og, K) * sizeof(ST_CV_T))
                                           / sizeof(ST_CV_T));
     ST_CV(st_conv_job) j = {x, NULL, NULL, 0, y, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
-    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 1,
-                                           (size_t)ST_GM(st_gemm_b_size)(K, n) + ST_CV_NR,
+    /* windows read in place where rows of output pixels fill whole vectors about as well as im2col's panels
+     * (im2col costs about 5% of the product): unit column stride and a padded copy (its slack covers the
+     * lanes read past a run's end) */
+    const npy_intp lanes = ST_CV_NR / 2, chunk = plan.slices > 1 ? plan.chunk : n;
+    j.direct = g->sw == 1 && !g->interior
+               && (double)((g->OW + lanes - 1) / lanes * lanes) / (double)g->OW
+                      <= 1.06 * (double)ST_CV_PAD(chunk) / (double)chunk;
+    const size_t b_buf = j.direct ? (size_t)(3 * n) * sizeof(npy_intp) / sizeof(ST_CV_T) + 1
+                                  : (size_t)ST_GM(st_gemm_b_size)(K, n) + ST_CV_NR;
+    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 1, b_buf,
                                            plan.images > 1 ? (size_t)(Og * n) : 0);
     if (head == NULL) return -1;
     j.pw = head;

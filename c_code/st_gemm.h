@@ -238,6 +238,49 @@ static inline void ST_GM(st_gemm_micro_strided)(npy_intp kc, const ST_GM_T *rest
     memcpy(tile, acc, sizeof(acc));
 }
 
+/* Store (accumulate: add) lanes [0, n) of one tile row half to c. */
+static inline void ST_GM(st_gemm_store_half)(ST_GM_T *c, ST_GM_V v, int n, int accumulate)
+{
+    if (n == ST_GM_W) {
+        if (accumulate) {
+            ST_GM_V o;
+            memcpy(&o, c, sizeof o);
+            v += o;
+        }
+        memcpy(c, &v, sizeof v);
+        return;
+    }
+    ST_GM_T lanes[ST_GM_W];
+    memcpy(lanes, &v, sizeof lanes);
+    for (int l = 0; l < n; ++l) c[l] = accumulate ? c[l] + lanes[l] : lanes[l];
+}
+
+/* The MR x NR tile of a product whose B is read in place as two runs of one vector each (an implicit-GEMM
+ * convolution: a run is up to one vector of consecutive output pixels of one image row, and B's row p for it
+ * is the image at the run's start + off[p]): C (+)= A panel (kc x MR, packed) . [run s0 | run s1]. Only the
+ * first mr rows exist; lanes [0, n0) of the first half go to c0, [0, n1) of the second to c1 (row stride ldc).
+ * Lanes past a run's end read on into the image (their sums are dropped): runs need one vector of slack. */
+static inline void ST_GM(st_gemm_micro_runs)(npy_intp kc, const ST_GM_T *restrict a, const npy_intp *restrict off,
+                                             const ST_GM_T *s0, const ST_GM_T *s1, ST_GM_T *c0, ST_GM_T *c1,
+                                             npy_intp ldc, int accumulate, npy_intp mr, int n0, int n1)
+{
+    ST_GM_V acc[ST_GEMM_MR][2];
+    for (int i = 0; i < ST_GEMM_MR; ++i) acc[i][0] = acc[i][1] = (ST_GM_V){0};
+    for (npy_intp p = 0; p < kc; ++p) {
+        const npy_intp o = off[p];
+        const ST_GM_V b0 = *(const ST_GM(st_gemm_uvec) *)(s0 + o), b1 = *(const ST_GM(st_gemm_uvec) *)(s1 + o);
+        const ST_GM_T *ap = a + p * ST_GEMM_MR;
+        for (int i = 0; i < ST_GEMM_MR; ++i) {
+            acc[i][0] += ap[i] * b0;
+            acc[i][1] += ap[i] * b1;
+        }
+    }
+    for (npy_intp i = 0; i < mr; ++i) {
+        ST_GM(st_gemm_store_half)(c0 + i * ldc, acc[i][0], n0, accumulate);
+        if (n1 > 0) ST_GM(st_gemm_store_half)(c1 + i * ldc, acc[i][1], n1, accumulate);
+    }
+}
+
 /* C (m x n, element (i, j) at c[i rsc + j csc]) = alpha A . B + beta C (beta 0: C is not read), for a product
  * with few rows (a recurrent step: h . U), reading its large operand in place: BLAS would copy (pack) all of it
  * on every call, which costs more than the multiply when m is a few dozen. A (m x k) is read in place when its

@@ -93,6 +93,35 @@ def test_conv2d_and_its_gradients(rng, dtype):
     assert_close_on_scale(fc, fp, [v[:0] if b else v for v, b in zip(vals, batched)])
 
 
+
+# (image shape, filter shape, params): unit column strides with padding, rows of output pixels that fill whole
+# vectors (16, 8) or nearly (15: runs of 8 and 7 in float32), so the forward pass and the input gradient run as
+# one read the padded image in place instead of through im2col
+DIRECT_CASES = [
+    ((2, 4, 7, 16), (6, 4, 3, 3), dict(border_mode="half")),
+    ((2, 3, 5, 15), (7, 3, 5, 5), dict(border_mode=(2, 2), filter_flip=False)),
+    ((3, 4, 9, 8), (5, 4, 3, 3), dict(border_mode=(1, 1), subsample=(2, 1))),     # odd number of runs
+    ((2, 4, 6, 16), (4, 2, 3, 2), dict(border_mode="full", filter_dilation=(1, 2), num_groups=2)),
+    ((40, 4, 4, 8), (8, 4, 3, 3), dict(border_mode="half")),                        # several images per item
+    ((1, 16, 21, 16), (24, 16, 3, 3), dict(border_mode="half")),                    # pixels sliced over threads
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv2d_windows_read_in_place(rng, dtype):
+    ins, outs, vals = [], [], []
+    for k, (xshape, wshape, params) in enumerate(DIRECT_CASES):
+        x, w, g = t4(dtype, f"x{k}"), t4(dtype, f"w{k}"), t4(dtype, f"g{k}")
+        ins += [x, w, g]
+        outs += conv_and_grads(x, w, g, xshape[2:], wshape[2:], **params)
+        gshape = get_conv_output_shape(xshape, wshape, params["border_mode"], params.get("subsample", (1, 1)),
+                                       params.get("filter_dilation", (1, 1)))
+        vals += [rng.standard_normal(shape).astype(dtype) for shape in (xshape, wshape, gshape)]
+    fc, fp = compile_c_and_py(ins, outs)
+    assert CONV_OPS <= c_op_names(fc)
+    assert_close_on_scale(fc, fp, vals)
+    assert_close_on_scale(fc, fp, [noncontiguous(v) for v in vals])
+
 def test_conv2d_large_enough_to_run_on_threads(rng):
     """Calls with enough work split over OpenMP threads: by image, and by slices of output pixels when the batch
     is smaller than the thread count (the partial sums and slices must add up to perform's result)."""
