@@ -511,24 +511,53 @@ static npy_intp ST_CV(st_conv_runs)(const npy_intp *pix, npy_intp n, npy_intp *a
     return runs;
 }
 
+/* `runs` runs from run r on (fewer where the item has no more: their lanes are dropped) for the micro-kernel:
+ * where each is read (src), written (c, at row ir) and how many lanes it has. */
+static inline void ST_CV(st_conv_run_group)(npy_intp r, int runs, npy_intp total, npy_intp ir, const ST_CV_T *src,
+                                            const npy_intp *at, const npy_intp *col, const npy_intp *len, ST_CV_T *c,
+                                            npy_intp ldc, const ST_CV_T **s, ST_CV_T **d, int *n)
+{
+    for (int v = 0; v < runs; ++v) {
+        const npy_intp q = r + v < total ? r + v : r;
+        s[v] = src + at[q];
+        d[v] = c + ir * ldc + col[q];
+        n[v] = r + v < total ? (int)len[q] : 0;
+    }
+}
+
 /* C (Og x the runs' pixels, row stride ldc) = the packed filters (pa: Og x K) . the windows, read in place
- * from src (the padded image: tap t of the window at offset w is src[w + kk[t]]) two runs at a time, without
- * an im2col copy. Worth it where runs fill their vectors about as well as im2col's panels would. */
+ * from src (the padded image: tap t of the window at offset w is src[w + kk[t]]), without an im2col copy. Whole
+ * panels of filters take two runs at a time; the rows left below them (Og not a multiple of ST_GEMM_MR: 32
+ * filters are 5 panels and 2 rows) take three or four runs at a time instead of a mostly empty panel. Worth it
+ * where runs fill their vectors about as well as im2col's panels would. */
 static void ST_CV(st_conv_direct)(npy_intp Og, npy_intp K, const ST_CV_T *pa, const npy_intp *kk, const ST_CV_T *src,
                                   npy_intp runs, const npy_intp *at, const npy_intp *col, const npy_intp *len,
                                   ST_CV_T *c, npy_intp ldc)
 {
-    const npy_intp mpad = (Og + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR;
+    const npy_intp mpad = (Og + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR, left = Og % ST_GEMM_MR;
+    const npy_intp whole = left > 4 ? mpad : Og - left;  /* 5 rows left: a whole panel costs little more */
+    const ST_CV_T *s[4];
+    ST_CV_T *d[4];
+    int n[4];
     for (npy_intp pc = 0; pc < K; pc += ST_GEMM_KC) {
         const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
         const ST_CV_T *pak = pa + pc * mpad;
-        for (npy_intp r = 0; r < runs; r += 2) {
-            const npy_intp r1 = r + 1 < runs ? r + 1 : r;
-            const int n0 = (int)len[r], n1 = r + 1 < runs ? (int)len[r1] : 0;
-            for (npy_intp ir = 0; ir < Og; ir += ST_GEMM_MR)
-                ST_GM(st_gemm_micro_runs)(kc, pak + ir * kc, kk + pc, src + at[r], src + at[r1],
-                                          c + ir * ldc + col[r], c + ir * ldc + col[r1], ldc, pc > 0,
-                                          Og - ir < ST_GEMM_MR ? Og - ir : ST_GEMM_MR, n0, n1);
+        const int acc = pc > 0;
+        for (npy_intp r = 0; r < runs; r += 2)
+            for (npy_intp ir = 0; ir < whole; ir += ST_GEMM_MR) {
+                ST_CV(st_conv_run_group)(r, 2, runs, ir, src, at, col, len, c, ldc, s, d, n);
+                ST_GM(st_gemm_micro_runs)(kc, pak + ir * kc, kk + pc, s, d, ldc, acc,
+                                          Og - ir < ST_GEMM_MR ? Og - ir : ST_GEMM_MR, n, ST_GEMM_MR, 2);
+            }
+        if (whole == Og || whole == mpad) continue;
+        for (npy_intp r = 0; r < runs; r += left <= 3 ? 4 : 3) {
+            if (left <= 3) {
+                ST_CV(st_conv_run_group)(r, 4, runs, whole, src, at, col, len, c, ldc, s, d, n);
+                ST_GM(st_gemm_micro_runs)(kc, pak + whole * kc, kk + pc, s, d, ldc, acc, left, n, 3, 4);
+            } else {
+                ST_CV(st_conv_run_group)(r, 3, runs, whole, src, at, col, len, c, ldc, s, d, n);
+                ST_GM(st_gemm_micro_runs)(kc, pak + whole * kc, kk + pc, s, d, ldc, acc, left, n, 4, 3);
+            }
         }
     }
 }

@@ -255,30 +255,32 @@ static inline void ST_GM(st_gemm_store_half)(ST_GM_T *c, ST_GM_V v, int n, int a
     for (int l = 0; l < n; ++l) c[l] = accumulate ? c[l] + lanes[l] : lanes[l];
 }
 
-/* The MR x NR tile of a product whose B is read in place as two runs of one vector each (an implicit-GEMM
+/* A tile of a product whose B is read in place as `runs` runs of one vector each (an implicit-GEMM
  * convolution: a run is up to one vector of consecutive output pixels of one image row, and B's row p for it
- * is the image at the run's start + off[p]): C (+)= A panel (kc x MR, packed) . [run s0 | run s1]. Only the
- * first mr rows exist; lanes [0, n0) of the first half go to c0, [0, n1) of the second to c1 (row stride ldc).
- * Lanes past a run's end read on into the image (their sums are dropped): runs need one vector of slack. */
-static inline void ST_GM(st_gemm_micro_runs)(npy_intp kc, const ST_GM_T *restrict a, const npy_intp *restrict off,
-                                             const ST_GM_T *s0, const ST_GM_T *s1, ST_GM_T *c0, ST_GM_T *c1,
-                                             npy_intp ldc, int accumulate, npy_intp mr, int n0, int n1)
+ * is the image at the run's start s[v] + off[p]): C (+)= A panel (kc x MR, packed; its first `rows` rows) .
+ * [run 0 | run 1 | ...]. Of the tile, rows [0, mr) exist; lanes [0, n[v]) of run v go to c[v] (row stride
+ * ldc), none where n[v] is 0. Lanes past a run's end read on into the image (their sums are dropped): runs need
+ * one vector of slack. rows x runs is at most 12 (the accumulators stay in registers): 6 x 2 in general,
+ * 3 x 4 or 4 x 3 for the rows left over below a whole panel. rows and runs are literals at every call (the
+ * function is always inlined), so the loops unroll. */
+static inline __attribute__((always_inline)) void ST_GM(st_gemm_micro_runs)(
+    npy_intp kc, const ST_GM_T *restrict a, const npy_intp *restrict off, const ST_GM_T *const *s, ST_GM_T *const *c,
+    npy_intp ldc, int accumulate, npy_intp mr, const int *n, const int rows, const int runs)
 {
-    ST_GM_V acc[ST_GEMM_MR][2];
-    for (int i = 0; i < ST_GEMM_MR; ++i) acc[i][0] = acc[i][1] = (ST_GM_V){0};
+    ST_GM_V acc[ST_GEMM_MR][4];
+    for (int i = 0; i < rows; ++i)
+        for (int v = 0; v < runs; ++v) acc[i][v] = (ST_GM_V){0};
     for (npy_intp p = 0; p < kc; ++p) {
         const npy_intp o = off[p];
-        const ST_GM_V b0 = *(const ST_GM(st_gemm_uvec) *)(s0 + o), b1 = *(const ST_GM(st_gemm_uvec) *)(s1 + o);
+        ST_GM_V b[4];
+        for (int v = 0; v < runs; ++v) b[v] = *(const ST_GM(st_gemm_uvec) *)(s[v] + o);
         const ST_GM_T *ap = a + p * ST_GEMM_MR;
-        for (int i = 0; i < ST_GEMM_MR; ++i) {
-            acc[i][0] += ap[i] * b0;
-            acc[i][1] += ap[i] * b1;
-        }
+        for (int i = 0; i < rows; ++i)
+            for (int v = 0; v < runs; ++v) acc[i][v] += ap[i] * b[v];
     }
-    for (npy_intp i = 0; i < mr; ++i) {
-        ST_GM(st_gemm_store_half)(c0 + i * ldc, acc[i][0], n0, accumulate);
-        if (n1 > 0) ST_GM(st_gemm_store_half)(c1 + i * ldc, acc[i][1], n1, accumulate);
-    }
+    for (npy_intp i = 0; i < mr; ++i)
+        for (int v = 0; v < runs; ++v)
+            if (n[v] > 0) ST_GM(st_gemm_store_half)(c[v] + i * ldc, acc[i][v], n[v], accumulate);
 }
 
 /* C (m x n, element (i, j) at c[i rsc + j csc]) = alpha A . B + beta C (beta 0: C is not read), for a product
