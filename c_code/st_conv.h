@@ -643,44 +643,43 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
     }
 }
 
-/* d kern = the sum of the parts' partial sums, in part order, each thread adding up its share of the elements
- * once every part is done (flipped back where the op convolves). */
+/* d kern = the sum of the parts' partial sums, in part order, each thread adding up its share of the filters
+ * once every part is done. A partial holds each group's d kern transposed (K taps x Og filters, the product's
+ * layout); the taps are flipped back where the op convolves. */
 static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt)
 {
     const st_conv_geom *g = j->g;
-    const npy_intp ks = g->kh * g->kw, filters = g->O * (g->C / g->G), OK = filters * ks, parts = j->plan.parts;
+    const npy_intp ks = g->kh * g->kw, Og = g->O / g->G, K = g->C / g->G * ks, OK = g->O * K, parts = j->plan.parts;
 #ifdef _OPENMP
     if (nt > 1) {
         #pragma omp barrier
     }
 #endif
-    /* whole filters per thread, so that the flip stays within one thread's share */
-    for (npy_intp f = filters * t / nt; f < filters * (t + 1) / nt; ++f) {
-        ST_CV_T *d = j->result + f * ks;
-        const ST_CV_T *src = j->out + f * ks;
-        if (g->flip) {
-            for (npy_intp e = 0; e < ks; ++e) d[e] = src[ks - 1 - e];
-            for (npy_intp part = 1; part < parts; ++part)
-                for (npy_intp e = 0; e < ks; ++e) d[e] += src[part * OK + ks - 1 - e];
-        } else {
-            for (npy_intp e = 0; e < ks; ++e) d[e] = src[e];
-            for (npy_intp part = 1; part < parts; ++part)
-                for (npy_intp e = 0; e < ks; ++e) d[e] += src[part * OK + e];
+    for (npy_intp f = g->O * t / nt; f < g->O * (t + 1) / nt; ++f) {
+        const npy_intp gr = f / Og, o = f % Og;
+        const ST_CV_T *src = j->out + gr * K * Og + o;  /* tap e of filter f at src[e * Og] */
+        ST_CV_T *d = j->result + f * K;
+        for (npy_intp e = 0; e < K; ++e) {
+            ST_CV_T sum = src[e * Og];
+            for (npy_intp part = 1; part < parts; ++part) sum += src[part * OK + e * Og];
+            d[g->flip ? e / ks * ks + ks - 1 - e % ks : e] = sum;
         }
     }
 }
 
 /* The items (image, pixel slice) are cut into `parts` fixed runs, each summed into its own partial d kern in
- * a fixed order, whichever thread takes it: the result does not depend on how the threads were scheduled. */
+ * a fixed order, whichever thread takes it: the result does not depend on how the threads were scheduled.
+ * An item adds d kern_g^T (K x Og) += col (K x n) . top_g^T (n x Og): the window matrix col is never written,
+ * its elements are read from the image by st_gemm_micro_gather (tap t, pixel p at x[kk[t] + pix[p]]); top_g^T
+ * is packed (Og x n elements, where col has K x n). */
 static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
 {
-    (void)nt;
     const ST_CV(st_conv_job) *j = (const ST_CV(st_conv_job) *)ctx;
     const st_conv_geom *g = j->g;
     const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W, S = j->plan.slices, items = g->B * S;
-    const npy_intp parts = j->plan.parts;
-    ST_CV_T *pb, *pa = ST_CV(st_conv_area)(j, t, &pb);
+    const npy_intp parts = j->plan.parts, NR = ST_CV_NR, npad = ST_CV_PAD(Og);
+    ST_CV_T *unused, *pb = ST_CV(st_conv_area)(j, t, &unused);
     ST_CV(st_conv_pad_init)(j, t);
     for (npy_intp part; (part = st_conv_next(j->next, parts)) >= 0;) {
         ST_CV_T *acc = j->out + (size_t)part * (size_t)(g->O * K);  /* written by the part's first item */
@@ -689,17 +688,24 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
             const npy_intp b = i / S, p0 = i % S * j->plan.chunk;
             const npy_intp n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
             const npy_intp *pix = j->pix + p0;
-            /* taps in blocks of about 64K elements of windows, which stay in cache for the product */
-            npy_intp qc = ((npy_intp)65536 / n) / ST_CV_NR * ST_CV_NR;
-            if (qc < ST_CV_NR) qc = ST_CV_NR;
-            for (npy_intp gr = 0; gr < G; ++gr) {  /* acc_g (Og x K) += top_g[:, p0:p0+n] . col[:, p0:p0+n]^T */
-                ST_GM(st_gemm_pack_a_all)(Og, n, j->top + (b * g->O + gr * Og) * P + p0, P, 1, pa);
+            for (npy_intp gr = 0; gr < G; ++gr) {
+                ST_GM(st_gemm_pack_b_all)(n, Og, j->top + (b * g->O + gr * Og) * P + p0, 1, P, pb);
                 npy_intp limit;
                 const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, 1, &limit);
-                for (npy_intp q0 = 0; q0 < K; q0 += qc) {
-                    const npy_intp cols = K - q0 < qc ? K - q0 : qc;
-                    ST_CV(st_im2col_packed)(src, limit, pix, n, j->kk + q0, cols, pb);
-                    ST_GM(st_gemm_packed)(Og, cols, n, pa, pb, acc + gr * Og * K + q0, K, i > first);
+                ST_CV_T *accg = acc + gr * K * Og;
+                for (npy_intp pc = 0; pc < n; pc += ST_GEMM_KC) {  /* blocks of pixels: B panels stay in cache */
+                    const npy_intp kc = n - pc < ST_GEMM_KC ? n - pc : ST_GEMM_KC;
+                    const int accumulate = i > first || pc > 0;
+                    for (npy_intp jr = 0; jr < Og; jr += NR) {
+                        const ST_CV_T *bp = pb + pc * npad + jr * kc;
+                        for (npy_intp ir = 0; ir < K; ir += ST_GEMM_MR) {
+                            const npy_intp mr = K - ir < ST_GEMM_MR ? K - ir : ST_GEMM_MR;
+                            const ST_CV_T *row[ST_GEMM_MR];
+                            for (npy_intp r = 0; r < ST_GEMM_MR; ++r) row[r] = src + j->kk[ir + (r < mr ? r : 0)];
+                            ST_GM(st_gemm_micro_gather)(kc, row, pix + pc, bp, accg + ir * Og + jr, Og, accumulate, mr,
+                                                        Og - jr < NR ? Og - jr : NR);
+                        }
+                    }
                 }
             }
         }
@@ -844,8 +850,7 @@ static int ST_CV(st_conv2d_gradw)(const ST_CV_T *x, const ST_CV_T *top, ST_CV_T 
     plan.parts = parts;
     npy_intp next = 0;
     ST_CV(st_conv_job) j = {x, top, NULL, 0, NULL, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
-    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, (size_t)(parts * OK), 1, (size_t)ST_GM(st_gemm_a_size)(Og, P),
-                                           (size_t)ST_GM(st_gemm_b_size)(P, K) + ST_CV_NR);
+    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, (size_t)(parts * OK), 1, (size_t)ST_GM(st_gemm_b_size)(P, Og), 0);
     if (head == NULL) return -1;
     j.out = head;
     j.result = dw;

@@ -283,6 +283,33 @@ static inline __attribute__((always_inline)) void ST_GM(st_gemm_micro_runs)(
             if (n[v] > 0) ST_GM(st_gemm_store_half)(c[v] + i * ldc, acc[i][v], n[v], accumulate);
 }
 
+/* The MR x NR tile of a product whose A is gathered in place (an implicit-GEMM convolution weight gradient:
+ * row i of A is one filter tap over the output pixels, A[i][p] = row[i][idx[p]], row[i] the image at the tap's
+ * offset and idx[p] the pixel's window): C (+)= A (mr rows, kc columns) . B panel (kc x NR, packed). Only the
+ * first mr rows and nr columns of the tile exist in C; row[i] for i >= mr must still be readable. */
+static inline void ST_GM(st_gemm_micro_gather)(npy_intp kc, const ST_GM_T *const *row, const npy_intp *restrict idx,
+                                               const ST_GM_T *restrict b, ST_GM_T *c, npy_intp ldc, int accumulate,
+                                               npy_intp mr, npy_intp nr)
+{
+    _Static_assert(ST_GEMM_MR == 6, "st_gemm_micro_gather reads six rows");
+    const ST_GM_T *r0 = row[0], *r1 = row[1], *r2 = row[2], *r3 = row[3], *r4 = row[4], *r5 = row[5];
+    ST_GM_V acc[ST_GEMM_MR][2];
+    for (int i = 0; i < ST_GEMM_MR; ++i) acc[i][0] = acc[i][1] = (ST_GM_V){0};
+    for (npy_intp p = 0; p < kc; ++p) {
+        const npy_intp q = idx[p];
+        const ST_GM_V b0 = *(const ST_GM_V *)(b + p * ST_GM_NR), b1 = *(const ST_GM_V *)(b + p * ST_GM_NR + ST_GM_W);
+        const ST_GM_T a[ST_GEMM_MR] = {r0[q], r1[q], r2[q], r3[q], r4[q], r5[q]};
+        for (int i = 0; i < ST_GEMM_MR; ++i) {
+            acc[i][0] += a[i] * b0;
+            acc[i][1] += a[i] * b1;
+        }
+    }
+    for (npy_intp i = 0; i < mr; ++i) {
+        ST_GM(st_gemm_store_half)(c + i * ldc, acc[i][0], nr < ST_GM_W ? (int)nr : (int)ST_GM_W, accumulate);
+        if (nr > ST_GM_W) ST_GM(st_gemm_store_half)(c + i * ldc + ST_GM_W, acc[i][1], (int)(nr - ST_GM_W), accumulate);
+    }
+}
+
 /* C (m x n, element (i, j) at c[i rsc + j csc]) = alpha A . B + beta C (beta 0: C is not read), for a product
  * with few rows (a recurrent step: h . U), reading its large operand in place: BLAS would copy (pack) all of it
  * on every call, which costs more than the multiply when m is a few dozen. A (m x k) is read in place when its
