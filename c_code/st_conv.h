@@ -119,6 +119,9 @@ static void st_conv_release(void *p)
  * each item `images` whole images (st_conv2d_fwd). */
 typedef struct { int threads; npy_intp slices, chunk, parts, images; } st_conv_plan;
 
+/* How st_conv_pack_filters lays out each group's filters w_g (Og x K). */
+enum { ST_CONV_FILTERS_A = 0, ST_CONV_FILTERS_A_T = 1, ST_CONV_FILTERS_B_T = 2 };
+
 static st_conv_plan st_conv_split(npy_intp batch, npy_intp pixels, npy_intp align, double work)
 {
     st_conv_plan p = {1, 1, pixels, 1, 1};
@@ -491,75 +494,39 @@ typedef struct {
     size_t per_thread, first;     /* bytes per thread; bytes of the first of its two buffers */
     size_t padded;                /* offset of the thread's padded image in its area (0: im2col reads x) */
     ST_CV_T *result;              /* the weight gradient's d kern, which its partial sums (out) add up to */
-    int direct;                   /* the forward pass reads the padded image in place (st_conv_direct) */
+    int gather;                   /* the product gathers the windows from the image (no im2col) */
 } ST_CV(st_conv_job);
 
-/* Runs of an item's n output pixels for st_conv_direct: up to one vector of pixels whose windows start at
- * consecutive elements (one image row, unit column stride). Fills each run's window offset, first column
- * and length; returns the count. */
-static npy_intp ST_CV(st_conv_runs)(const npy_intp *pix, npy_intp n, npy_intp *at, npy_intp *col, npy_intp *len)
+/* Work per useful multiply-add of a product of `rows` x `cols` tiles (rows rounded up to ST_GEMM_MR, columns
+ * to ST_CV_NR). */
+static inline double ST_CV(st_conv_tiles)(npy_intp rows, npy_intp cols)
 {
-    npy_intp runs = 0;
-    for (npy_intp p = 0; p < n; ++runs) {
-        npy_intp k = 1;
-        while (k < ST_CV_NR / 2 && p + k < n && pix[p + k] == pix[p] + k) ++k;
-        at[runs] = pix[p];
-        col[runs] = p;
-        len[runs] = k;
-        p += k;
-    }
-    return runs;
+    const npy_intp mr = ST_GEMM_MR, nr = ST_CV_NR;
+    return (double)((rows + mr - 1) / mr * mr) / (double)rows * (double)((cols + nr - 1) / nr * nr) / (double)cols;
 }
 
-/* `runs` runs from run r on (fewer where the item has no more: their lanes are dropped) for the micro-kernel:
- * where each is read (src), written (c, at row ir) and how many lanes it has. */
-static inline void ST_CV(st_conv_run_group)(npy_intp r, int runs, npy_intp total, npy_intp ir, const ST_CV_T *src,
-                                            const npy_intp *at, const npy_intp *col, const npy_intp *len, ST_CV_T *c,
-                                            npy_intp ldc, const ST_CV_T **s, ST_CV_T **d, int *n)
+/* Whether a product of `many` x `few` (pixels x filters, taps x filters) is cheaper gathered, with `few` as the
+ * panels' width, than through im2col with the roles swapped: im2col's copy costs about a tenth of its product. */
+static inline int ST_CV(st_conv_gather_pays)(npy_intp many, npy_intp few)
 {
-    for (int v = 0; v < runs; ++v) {
-        const npy_intp q = r + v < total ? r + v : r;
-        s[v] = src + at[q];
-        d[v] = c + ir * ldc + col[q];
-        n[v] = r + v < total ? (int)len[q] : 0;
-    }
+    return ST_CV(st_conv_tiles)(many, few) <= 1.1 * ST_CV(st_conv_tiles)(few, many);
 }
 
-/* C (Og x the runs' pixels, row stride ldc) = the packed filters (pa: Og x K) . the windows, read in place
- * from src (the padded image: tap t of the window at offset w is src[w + kk[t]]), without an im2col copy. Whole
- * panels of filters take two runs at a time; the rows left below them (Og not a multiple of ST_GEMM_MR: 32
- * filters are 5 panels and 2 rows) take three or four runs at a time instead of a mostly empty panel. Worth it
- * where runs fill their vectors about as well as im2col's panels would. */
-static void ST_CV(st_conv_direct)(npy_intp Og, npy_intp K, const ST_CV_T *pa, const npy_intp *kk, const ST_CV_T *src,
-                                  npy_intp runs, const npy_intp *at, const npy_intp *col, const npy_intp *len,
-                                  ST_CV_T *c, npy_intp ldc)
+/* C (Og x n, row stride ldc) = w_g . the windows of n output pixels, as C^T = col^T (n x K) . w_g^T (K x Og):
+ * rows of six pixels, whose window elements (pixel p, tap t at src[pix[p] + kk[t]]) the micro-kernel gathers
+ * from the image (no im2col copy), times panels of filters (pb: ST_CONV_FILTERS_B_T). Any strides. */
+static void ST_CV(st_conv_gathered)(npy_intp Og, npy_intp K, const ST_CV_T *pb, const npy_intp *kk, const ST_CV_T *src,
+                                    const npy_intp *pix, npy_intp n, ST_CV_T *c, npy_intp ldc)
 {
-    const npy_intp mpad = (Og + ST_GEMM_MR - 1) / ST_GEMM_MR * ST_GEMM_MR, left = Og % ST_GEMM_MR;
-    const npy_intp whole = left > 4 ? mpad : Og - left;  /* 5 rows left: a whole panel costs little more */
-    const ST_CV_T *s[4];
-    ST_CV_T *d[4];
-    int n[4];
-    for (npy_intp pc = 0; pc < K; pc += ST_GEMM_KC) {
-        const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
-        const ST_CV_T *pak = pa + pc * mpad;
-        const int acc = pc > 0;
-        for (npy_intp r = 0; r < runs; r += 2)
-            for (npy_intp ir = 0; ir < whole; ir += ST_GEMM_MR) {
-                ST_CV(st_conv_run_group)(r, 2, runs, ir, src, at, col, len, c, ldc, s, d, n);
-                ST_GM(st_gemm_micro_runs)(kc, pak + ir * kc, kk + pc, s, d, ldc, acc,
-                                          Og - ir < ST_GEMM_MR ? Og - ir : ST_GEMM_MR, n, ST_GEMM_MR, 2);
-            }
-        if (whole == Og || whole == mpad) continue;
-        for (npy_intp r = 0; r < runs; r += left <= 3 ? 4 : 3) {
-            if (left <= 3) {
-                ST_CV(st_conv_run_group)(r, 4, runs, whole, src, at, col, len, c, ldc, s, d, n);
-                ST_GM(st_gemm_micro_runs)(kc, pak + whole * kc, kk + pc, s, d, ldc, acc, left, n, 3, 4);
-            } else {
-                ST_CV(st_conv_run_group)(r, 3, runs, whole, src, at, col, len, c, ldc, s, d, n);
-                ST_GM(st_gemm_micro_runs)(kc, pak + whole * kc, kk + pc, s, d, ldc, acc, left, n, 4, 3);
-            }
+    const npy_intp NR = ST_CV_NR;
+    for (npy_intp jr = 0; jr < Og; jr += NR)
+        for (npy_intp ir = 0; ir < n; ir += ST_GEMM_MR) {
+            const npy_intp mr = n - ir < ST_GEMM_MR ? n - ir : ST_GEMM_MR;
+            const ST_CV_T *row[ST_GEMM_MR];
+            for (npy_intp r = 0; r < ST_GEMM_MR; ++r) row[r] = src + pix[ir + (r < mr ? r : 0)];
+            ST_GM(st_gemm_micro_gather)(K, row, kk, pb + jr * K, c + jr * ldc + ir, ldc, 0, mr,
+                                        Og - jr < NR ? Og - jr : NR, 1);
         }
-    }
 }
 
 static inline ST_CV_T *ST_CV(st_conv_area)(const ST_CV(st_conv_job) *j, int t, ST_CV_T **second)
@@ -620,18 +587,15 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
             n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
         }
         const npy_intp *pix = j->pix + p0;  /* over nb images: st_conv_scratch extends the table */
-        npy_intp runs = 0, *at = (npy_intp *)pb, *col = at + n, *len = col + n;
-        if (j->direct) runs = ST_CV(st_conv_runs)(pix, n, at, col, len);
         for (npy_intp gr = 0; gr < G; ++gr) {  /* y_g[:, p0:p0+n] = w_g . col[:, p0:p0+n] */
             npy_intp limit;
             const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, nb, &limit);
             /* several images: their products land in tmp (Og x n), then each image's columns are copied out */
             ST_CV_T *c = nb > 1 ? tmp : j->out + (b * g->O + gr * Og) * P + p0;
-            if (j->direct)
-                ST_CV(st_conv_direct)(Og, K, j->pw + gr * j->pw_size, j->kk, src, runs, at, col, len, c,
-                                      nb > 1 ? n : P);
-            /* one block of ST_GEMM_KC taps at a time: its windows stay in cache between im2col and the product */
-            for (npy_intp pc = 0; pc < K && !j->direct; pc += ST_GEMM_KC) {
+            if (j->gather)
+                ST_CV(st_conv_gathered)(Og, K, j->pw + gr * j->pw_size, j->kk, src, pix, n, c, nb > 1 ? n : P);
+            /* else one block of ST_GEMM_KC taps at a time: its windows stay in cache between im2col and the product */
+            for (npy_intp pc = 0; pc < K && !j->gather; pc += ST_GEMM_KC) {
                 const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
                 ST_CV(st_im2col_packed)(src, limit, j->kk + pc, kc, pix, n, pb);
                 ST_GM(st_gemm_packed)(Og, n, kc, j->pw + gr * j->pw_size + pc * mpad, pb, c, nb > 1 ? n : P, pc > 0);
@@ -644,8 +608,8 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
 }
 
 /* d kern = the sum of the parts' partial sums, in part order, each thread adding up its share of the filters
- * once every part is done. A partial holds each group's d kern transposed (K taps x Og filters, the product's
- * layout); the taps are flipped back where the op convolves. */
+ * once every part is done. A partial holds each group's d kern as its product left it: Og x K through im2col,
+ * transposed (K taps x Og filters) when gathered; the taps are flipped back where the op convolves. */
 static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt)
 {
     const st_conv_geom *g = j->g;
@@ -657,11 +621,12 @@ static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt)
 #endif
     for (npy_intp f = g->O * t / nt; f < g->O * (t + 1) / nt; ++f) {
         const npy_intp gr = f / Og, o = f % Og;
-        const ST_CV_T *src = j->out + gr * K * Og + o;  /* tap e of filter f at src[e * Og] */
+        const npy_intp step = j->gather ? Og : 1;  /* tap e of filter f at src[e * step] */
+        const ST_CV_T *src = j->out + gr * K * Og + (j->gather ? o : o * K);
         ST_CV_T *d = j->result + f * K;
         for (npy_intp e = 0; e < K; ++e) {
-            ST_CV_T sum = src[e * Og];
-            for (npy_intp part = 1; part < parts; ++part) sum += src[part * OK + e * Og];
+            ST_CV_T sum = src[e * step];
+            for (npy_intp part = 1; part < parts; ++part) sum += src[part * OK + e * step];
             d[g->flip ? e / ks * ks + ks - 1 - e % ks : e] = sum;
         }
     }
@@ -669,9 +634,10 @@ static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt)
 
 /* The items (image, pixel slice) are cut into `parts` fixed runs, each summed into its own partial d kern in
  * a fixed order, whichever thread takes it: the result does not depend on how the threads were scheduled.
- * An item adds d kern_g^T (K x Og) += col (K x n) . top_g^T (n x Og): the window matrix col is never written,
- * its elements are read from the image by st_gemm_micro_gather (tap t, pixel p at x[kk[t] + pix[p]]); top_g^T
- * is packed (Og x n elements, where col has K x n). */
+ * Gathered, an item adds d kern_g^T (K x Og) += col (K x n) . top_g^T (n x Og): the window matrix col is never
+ * written, its elements are read from the image by st_gemm_micro_gather (tap t, pixel p at x[kk[t] + pix[p]]),
+ * and only top_g^T is packed (Og x n elements, where col has K x n). Else d kern_g (Og x K) += top_g . col^T,
+ * col^T from im2col. */
 static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
 {
     const ST_CV(st_conv_job) *j = (const ST_CV(st_conv_job) *)ctx;
@@ -679,7 +645,7 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
     const npy_intp G = g->G, Cg = g->C / G, Og = g->O / G, K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const npy_intp xbs = g->C * g->H * g->W, cs = Cg * g->H * g->W, S = j->plan.slices, items = g->B * S;
     const npy_intp parts = j->plan.parts, NR = ST_CV_NR, npad = ST_CV_PAD(Og);
-    ST_CV_T *unused, *pb = ST_CV(st_conv_area)(j, t, &unused);
+    ST_CV_T *cols_buf, *pb = ST_CV(st_conv_area)(j, t, &cols_buf);  /* pb: top_g^T, or top_g as im2col's A */
     ST_CV(st_conv_pad_init)(j, t);
     for (npy_intp part; (part = st_conv_next(j->next, parts)) >= 0;) {
         ST_CV_T *acc = j->out + (size_t)part * (size_t)(g->O * K);  /* written by the part's first item */
@@ -689,10 +655,22 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
             const npy_intp n = P - p0 < j->plan.chunk ? P - p0 : j->plan.chunk;
             const npy_intp *pix = j->pix + p0;
             for (npy_intp gr = 0; gr < G; ++gr) {
-                ST_GM(st_gemm_pack_b_all)(n, Og, j->top + (b * g->O + gr * Og) * P + p0, 1, P, pb);
                 npy_intp limit;
                 const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, 1, &limit);
                 ST_CV_T *accg = acc + gr * K * Og;
+                if (!j->gather) {
+                    ST_GM(st_gemm_pack_a_all)(Og, n, j->top + (b * g->O + gr * Og) * P + p0, P, 1, pb);
+                    /* taps in blocks of about 64K elements of windows, which stay in cache for the product */
+                    npy_intp qc = ((npy_intp)65536 / n) / NR * NR;
+                    if (qc < NR) qc = NR;
+                    for (npy_intp q0 = 0; q0 < K; q0 += qc) {
+                        const npy_intp cols = K - q0 < qc ? K - q0 : qc;
+                        ST_CV(st_im2col_packed)(src, limit, pix, n, j->kk + q0, cols, cols_buf);
+                        ST_GM(st_gemm_packed)(Og, cols, n, pb, cols_buf, accg + q0, K, i > first);
+                    }
+                    continue;
+                }
+                ST_GM(st_gemm_pack_b_all)(n, Og, j->top + (b * g->O + gr * Og) * P + p0, 1, P, pb);
                 for (npy_intp pc = 0; pc < n; pc += ST_GEMM_KC) {  /* blocks of pixels: B panels stay in cache */
                     const npy_intp kc = n - pc < ST_GEMM_KC ? n - pc : ST_GEMM_KC;
                     const int accumulate = i > first || pc > 0;
@@ -703,7 +681,7 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
                             const ST_CV_T *row[ST_GEMM_MR];
                             for (npy_intp r = 0; r < ST_GEMM_MR; ++r) row[r] = src + j->kk[ir + (r < mr ? r : 0)];
                             ST_GM(st_gemm_micro_gather)(kc, row, pix + pc, bp, accg + ir * Og + jr, Og, accumulate, mr,
-                                                        Og - jr < NR ? Og - jr : NR);
+                                                        Og - jr < NR ? Og - jr : NR, 0);
                         }
                     }
                 }
@@ -782,22 +760,32 @@ static ST_CV_T *ST_CV(st_conv_scratch)(ST_CV(st_conv_job) *j, int nt, size_t sha
     return (ST_CV_T *)buf;
 }
 
-/* Pack each group's filters (flipped first where the op convolves) as st_gemm's A: w_g (Og x K) for the forward
- * pass, w_g^T (K x Og) for the input gradient. `tmp` holds O * K elements. Returns the packed size per group. */
-static npy_intp ST_CV(st_conv_pack_filters)(const ST_CV_T *w, const st_conv_geom *g, int transposed, ST_CV_T *tmp,
+static inline npy_intp ST_CV(st_conv_filters_size)(const st_conv_geom *g, int layout)
+{
+    const npy_intp Og = g->O / g->G, K = g->C / g->G * g->kh * g->kw;
+    const npy_intp elems = layout == ST_CONV_FILTERS_A ? ST_GM(st_gemm_a_size)(Og, K)
+                           : layout == ST_CONV_FILTERS_A_T ? ST_GM(st_gemm_a_size)(K, Og)
+                                                           : K * ST_CV_PAD(Og);
+    return (npy_intp)(st_conv_lines((size_t)elems * sizeof(ST_CV_T)) / sizeof(ST_CV_T));
+}
+
+/* Pack each group's filters (flipped first where the op convolves): as st_gemm's A, w_g (Og x K) for the forward
+ * pass read in runs (ST_CONV_FILTERS_A), w_g^T (K x Og) for the input gradient (ST_CONV_FILTERS_A_T); as one
+ * block of B panels of w_g^T (K x Og, panel j at j K) for the forward pass that gathers (ST_CONV_FILTERS_B_T).
+ * `tmp` holds O * K elements. Returns the packed size per group. */
+static npy_intp ST_CV(st_conv_pack_filters)(const ST_CV_T *w, const st_conv_geom *g, int layout, ST_CV_T *tmp,
                                            ST_CV_T *dst)
 {
     const npy_intp Og = g->O / g->G, K = g->C / g->G * g->kh * g->kw;
-    const npy_intp size = st_conv_lines((size_t)(transposed ? ST_GM(st_gemm_a_size)(K, Og)
-                                                            : ST_GM(st_gemm_a_size)(Og, K)) * sizeof(ST_CV_T))
-                          / sizeof(ST_CV_T);
+    const npy_intp size = ST_CV(st_conv_filters_size)(g, layout);
     if (g->flip) {
         ST_CV(st_conv_flip)(w, tmp, g->O * (g->C / g->G), g->kh, g->kw);
         w = tmp;
     }
     for (npy_intp gr = 0; gr < g->G; ++gr) {
-        if (transposed) ST_GM(st_gemm_pack_a_all)(K, Og, w + gr * Og * K, 1, K, dst + gr * size);
-        else ST_GM(st_gemm_pack_a_all)(Og, K, w + gr * Og * K, K, 1, dst + gr * size);
+        if (layout == ST_CONV_FILTERS_A_T) ST_GM(st_gemm_pack_a_all)(K, Og, w + gr * Og * K, 1, K, dst + gr * size);
+        else if (layout == ST_CONV_FILTERS_A) ST_GM(st_gemm_pack_a_all)(Og, K, w + gr * Og * K, K, 1, dst + gr * size);
+        else ST_GM(st_gemm_pack_b)(K, Og, w + gr * Og * K, 1, K, dst + gr * size);
     }
     return size;
 }
@@ -814,23 +802,19 @@ static int ST_CV(st_conv2d_fwd)(const ST_CV_T *x, const ST_CV_T *w, ST_CV_T *y, 
         plan.images *= 2;
     const npy_intp n = plan.images * P;
     npy_intp next = 0;
-    const size_t packed = (size_t)g->G * (st_conv_lines((size_t)ST_GM(st_gemm_a_size)(Og, K) * sizeof(ST_CV_T))
-                                          / sizeof(ST_CV_T));
     ST_CV(st_conv_job) j = {x, NULL, NULL, 0, y, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
-    /* windows read in place where rows of output pixels fill whole vectors about as well as im2col's panels
-     * (im2col costs about 5% of the product): unit column stride and a padded copy (its slack covers the
-     * lanes read past a run's end) */
-    const npy_intp lanes = ST_CV_NR / 2, chunk = plan.slices > 1 ? plan.chunk : n;
-    j.direct = g->sw == 1 && !g->interior
-               && (double)((g->OW + lanes - 1) / lanes * lanes) / (double)g->OW
-                      <= 1.06 * (double)ST_CV_PAD(chunk) / (double)chunk;
-    const size_t b_buf = j.direct ? (size_t)(3 * n) * sizeof(npy_intp) / sizeof(ST_CV_T) + 1
-                                  : (size_t)ST_GM(st_gemm_b_size)(K, n) + ST_CV_NR;
-    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 1, b_buf,
+    /* pixels as the product's rows and filters as its panels, windows gathered from the image; or the other
+     * way round through im2col, where the filters fill panels badly (20 of 32 columns) */
+    const npy_intp chunk = plan.slices > 1 ? plan.chunk : n;
+    j.gather = ST_CV(st_conv_gather_pays)(chunk, Og);
+    const int layout = j.gather ? ST_CONV_FILTERS_B_T : ST_CONV_FILTERS_A;
+    const size_t packed = (size_t)(g->G * ST_CV(st_conv_filters_size)(g, layout));
+    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, packed + (size_t)(g->O * K), 1,
+                                           j.gather ? 1 : (size_t)ST_GM(st_gemm_b_size)(K, n) + ST_CV_NR,
                                            plan.images > 1 ? (size_t)(Og * n) : 0);
     if (head == NULL) return -1;
     j.pw = head;
-    j.pw_size = ST_CV(st_conv_pack_filters)(w, g, 0, head + packed, head);
+    j.pw_size = ST_CV(st_conv_pack_filters)(w, g, layout, head + packed, head);
     st_conv_run(nt, ST_CV(st_conv_fwd_worker), &j);
     st_conv_release(head);
     return 0;
@@ -850,7 +834,13 @@ static int ST_CV(st_conv2d_gradw)(const ST_CV_T *x, const ST_CV_T *top, ST_CV_T 
     plan.parts = parts;
     npy_intp next = 0;
     ST_CV(st_conv_job) j = {x, top, NULL, 0, NULL, g, *g, NULL, NULL, plan, &next, NULL, 0, 0, 0};
-    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, (size_t)(parts * OK), 1, (size_t)ST_GM(st_gemm_b_size)(P, Og), 0);
+    /* taps as the product's rows and filters as its panels, windows gathered; or through im2col where the
+     * filters fill panels badly */
+    j.gather = ST_CV(st_conv_gather_pays)(K, Og);
+    ST_CV_T *head = ST_CV(st_conv_scratch)(&j, nt, (size_t)(parts * OK), 1,
+                                           j.gather ? (size_t)ST_GM(st_gemm_b_size)(P, Og)
+                                                    : (size_t)ST_GM(st_gemm_a_size)(Og, P),
+                                           j.gather ? 0 : (size_t)ST_GM(st_gemm_b_size)(P, K) + ST_CV_NR);
     if (head == NULL) return -1;
     j.out = head;
     j.result = dw;
@@ -906,7 +896,7 @@ static int ST_CV(st_conv2d_gradi)(const ST_CV_T *w, const ST_CV_T *top, ST_CV_T 
                                            (size_t)(ST_CV(st_conv_gradi_block)(K, P) * P));
     if (head == NULL) return -1;
     j.pw = head;
-    j.pw_size = ST_CV(st_conv_pack_filters)(w, g, 1, head + packed, head);
+    j.pw_size = ST_CV(st_conv_pack_filters)(w, g, ST_CONV_FILTERS_A_T, head + packed, head);
     st_conv_run(nt, ST_CV(st_conv_gradi_worker), &j);
     st_conv_release(head);
     return 0;

@@ -255,41 +255,14 @@ static inline void ST_GM(st_gemm_store_half)(ST_GM_T *c, ST_GM_V v, int n, int a
     for (int l = 0; l < n; ++l) c[l] = accumulate ? c[l] + lanes[l] : lanes[l];
 }
 
-/* A tile of a product whose B is read in place as `runs` runs of one vector each (an implicit-GEMM
- * convolution: a run is up to one vector of consecutive output pixels of one image row, and B's row p for it
- * is the image at the run's start s[v] + off[p]): C (+)= A panel (kc x MR, packed; its first `rows` rows) .
- * [run 0 | run 1 | ...]. Of the tile, rows [0, mr) exist; lanes [0, n[v]) of run v go to c[v] (row stride
- * ldc), none where n[v] is 0. Lanes past a run's end read on into the image (their sums are dropped): runs need
- * one vector of slack. rows x runs is at most 12 (the accumulators stay in registers): 6 x 2 in general,
- * 3 x 4 or 4 x 3 for the rows left over below a whole panel. rows and runs are literals at every call (the
- * function is always inlined), so the loops unroll. */
-static inline __attribute__((always_inline)) void ST_GM(st_gemm_micro_runs)(
-    npy_intp kc, const ST_GM_T *restrict a, const npy_intp *restrict off, const ST_GM_T *const *s, ST_GM_T *const *c,
-    npy_intp ldc, int accumulate, npy_intp mr, const int *n, const int rows, const int runs)
-{
-    ST_GM_V acc[ST_GEMM_MR][4];
-    for (int i = 0; i < rows; ++i)
-        for (int v = 0; v < runs; ++v) acc[i][v] = (ST_GM_V){0};
-    for (npy_intp p = 0; p < kc; ++p) {
-        const npy_intp o = off[p];
-        ST_GM_V b[4];
-        for (int v = 0; v < runs; ++v) b[v] = *(const ST_GM(st_gemm_uvec) *)(s[v] + o);
-        const ST_GM_T *ap = a + p * ST_GEMM_MR;
-        for (int i = 0; i < rows; ++i)
-            for (int v = 0; v < runs; ++v) acc[i][v] += ap[i] * b[v];
-    }
-    for (npy_intp i = 0; i < mr; ++i)
-        for (int v = 0; v < runs; ++v)
-            if (n[v] > 0) ST_GM(st_gemm_store_half)(c[v] + i * ldc, acc[i][v], n[v], accumulate);
-}
-
 /* The MR x NR tile of a product whose A is gathered in place (an implicit-GEMM convolution weight gradient:
  * row i of A is one filter tap over the output pixels, A[i][p] = row[i][idx[p]], row[i] the image at the tap's
  * offset and idx[p] the pixel's window): C (+)= A (mr rows, kc columns) . B panel (kc x NR, packed). Only the
- * first mr rows and nr columns of the tile exist in C; row[i] for i >= mr must still be readable. */
+ * first mr rows and nr columns of the tile exist in C, at c[i ldc + j] (c[j ldc + i] when transposed); row[i] for
+ * i >= mr must still be readable. */
 static inline void ST_GM(st_gemm_micro_gather)(npy_intp kc, const ST_GM_T *const *row, const npy_intp *restrict idx,
                                                const ST_GM_T *restrict b, ST_GM_T *c, npy_intp ldc, int accumulate,
-                                               npy_intp mr, npy_intp nr)
+                                               npy_intp mr, npy_intp nr, int transposed)
 {
     _Static_assert(ST_GEMM_MR == 6, "st_gemm_micro_gather reads six rows");
     const ST_GM_T *r0 = row[0], *r1 = row[1], *r2 = row[2], *r3 = row[3], *r4 = row[4], *r5 = row[5];
@@ -303,6 +276,14 @@ static inline void ST_GM(st_gemm_micro_gather)(npy_intp kc, const ST_GM_T *const
             acc[i][0] += a[i] * b0;
             acc[i][1] += a[i] * b1;
         }
+    }
+    if (transposed) {  /* element (i, j) of the tile at c[j ldc + i] */
+        ST_GM_T tile[ST_GEMM_MR][ST_GM_NR];
+        memcpy(tile, acc, sizeof tile);
+        for (npy_intp jj = 0; jj < nr; ++jj)
+            for (npy_intp i = 0; i < mr; ++i)
+                c[jj * ldc + i] = accumulate ? c[jj * ldc + i] + tile[i][jj] : tile[i][jj];
+        return;
     }
     for (npy_intp i = 0; i < mr; ++i) {
         ST_GM(st_gemm_store_half)(c + i * ldc, acc[i][0], nr < ST_GM_W ? (int)nr : (int)ST_GM_W, accumulate);

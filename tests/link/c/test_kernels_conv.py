@@ -94,13 +94,14 @@ def test_conv2d_and_its_gradients(rng, dtype):
 
 
 
-# (image shape, filter shape, params): unit column strides with padding, rows of output pixels that fill whole
-# vectors (16, 8) or nearly (15: runs of 8 and 7 in float32), so the forward pass and the input gradient run as
-# one read the padded image in place instead of through im2col
-DIRECT_CASES = [
+# (image shape, filter shape, params): products that gather the windows from the (padded) image, with pixels or
+# taps as rows and filters as panels, next to ones that go through im2col because the filters would fill the
+# panels badly (7, 5, 2 filters); groups, dilation, several images per item, pixels sliced over threads
+GATHER_CASES = [
     ((2, 4, 7, 16), (6, 4, 3, 3), dict(border_mode="half")),
+    ((4, 3, 12, 12), (16, 3, 5, 5), dict(border_mode=(2, 2), subsample=(2, 2), filter_flip=False)),
     ((2, 3, 5, 15), (7, 3, 5, 5), dict(border_mode=(2, 2), filter_flip=False)),
-    ((3, 4, 9, 8), (5, 4, 3, 3), dict(border_mode=(1, 1), subsample=(2, 1))),     # odd number of runs
+    ((3, 4, 9, 8), (5, 4, 3, 3), dict(border_mode=(1, 1), subsample=(2, 1))),
     ((2, 4, 6, 16), (4, 2, 3, 2), dict(border_mode="full", filter_dilation=(1, 2), num_groups=2)),
     ((40, 4, 4, 8), (8, 4, 3, 3), dict(border_mode="half")),                        # several images per item
     ((1, 16, 21, 16), (24, 16, 3, 3), dict(border_mode="half")),                    # pixels sliced over threads
@@ -108,9 +109,9 @@ DIRECT_CASES = [
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_conv2d_windows_read_in_place(rng, dtype):
+def test_conv2d_windows_gathered_or_copied(rng, dtype):
     ins, outs, vals = [], [], []
-    for k, (xshape, wshape, params) in enumerate(DIRECT_CASES):
+    for k, (xshape, wshape, params) in enumerate(GATHER_CASES):
         x, w, g = t4(dtype, f"x{k}"), t4(dtype, f"w{k}"), t4(dtype, f"g{k}")
         ins += [x, w, g]
         outs += conv_and_grads(x, w, g, xshape[2:], wshape[2:], **params)
