@@ -610,7 +610,7 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
 /* d kern = the sum of the parts' partial sums, in part order, each thread adding up its share of the filters
  * once every part is done. A partial holds each group's d kern as its product left it: Og x K through im2col,
  * transposed (K taps x Og filters) when gathered; the taps are flipped back where the op convolves. */
-static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt)
+static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt, ST_CV_T *sum)
 {
     const st_conv_geom *g = j->g;
     const npy_intp ks = g->kh * g->kw, Og = g->O / g->G, K = g->C / g->G * ks, OK = g->O * K, parts = j->plan.parts;
@@ -619,15 +619,19 @@ static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt)
         #pragma omp barrier
     }
 #endif
-    for (npy_intp f = g->O * t / nt; f < g->O * (t + 1) / nt; ++f) {
-        const npy_intp gr = f / Og, o = f % Og;
-        const npy_intp step = j->gather ? Og : 1;  /* tap e of filter f at src[e * step] */
-        const ST_CV_T *src = j->out + gr * K * Og + (j->gather ? o : o * K);
-        ST_CV_T *d = j->result + f * K;
-        for (npy_intp e = 0; e < K; ++e) {
-            ST_CV_T sum = src[e * step];
-            for (npy_intp part = 1; part < parts; ++part) sum += src[part * OK + e * step];
-            d[g->flip ? e / ks * ks + ks - 1 - e % ks : e] = sum;
+    /* runs of the partials' contiguous axis (a filter's taps, or a tap's filters when gathered), summed over
+     * the parts in order (into `sum`, len elements of the thread's scratch), then written to d kern (flipped) */
+    const npy_intp rows = j->gather ? g->G * K : g->O, len = j->gather ? Og : K;
+    for (npy_intp r = rows * t / nt; r < rows * (t + 1) / nt; ++r) {
+        const ST_CV_T *src = j->out + r * len;
+        for (npy_intp e = 0; e < len; ++e) sum[e] = src[e];
+        for (npy_intp part = 1; part < parts; ++part)
+            for (npy_intp e = 0; e < len; ++e) sum[e] += src[part * OK + e];
+        if (j->gather) {  /* row r = tap e of group gr; element o = filter gr Og + o */
+            const npy_intp gr = r / K, e = r % K, to = g->flip ? e / ks * ks + ks - 1 - e % ks : e;
+            for (npy_intp o = 0; o < Og; ++o) j->result[(gr * Og + o) * K + to] = sum[o];
+        } else {          /* row r = filter r; element e = its tap e */
+            for (npy_intp e = 0; e < K; ++e) j->result[r * K + (g->flip ? e / ks * ks + ks - 1 - e % ks : e)] = sum[e];
         }
     }
 }
@@ -688,7 +692,7 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
             }
         }
     }
-    ST_CV(st_conv_gradw_sum)(j, t, nt);
+    ST_CV(st_conv_gradw_sum)(j, t, nt, j->gather ? pb : cols_buf);  /* both at least as long as a run */
 }
 
 /* Taps per block of the input gradient's window matrix: about 64K elements, a whole number of st_gemm rows. */
