@@ -1,20 +1,25 @@
-/* symtensor C runtime: 2-d convolution (AbstractConv2d and its two gradients) by im2col + matrix products.
+/* symtensor C runtime: 2-d convolution (AbstractConv2d and its two gradients) as matrix products.
  *
  * Used by symtensor/link/c/kernels_conv.py. Images are (batch, channels, rows, cols), filters
  * (out_channels, channels / groups, krows, kcols), both C-contiguous here (the entry points copy
- * strided or other-dtype operands once). For one image and one group, im2col lays the kernel-sized
- * windows out as a K x P matrix (K = channels per group * krows * kcols, P = output pixels), and
+ * strided or other-dtype operands once). For one image and one group, let col be the kernel-sized windows
+ * as a K x P matrix (K = channels per group * krows * kcols, P = output pixels); then
  *   forward        out_g (Og x P)  = W_g (Og x K) . col (K x P)
  *   grad weights   dW_g  (Og x K) += top_g (Og x P) . col^T
  *   grad inputs    col   (K x P)   = W_g^T . top_g (Og x P),  then col2im scatters col into d img
+ * (with unit strides the input gradient is itself a forward convolution of top). col is mostly never
+ * written: the forward pass and the weight gradient multiply transposed (out^T = col^T . W^T,
+ * dW^T += col . top^T), so that the filters are the panels' width and col's elements are gathered from the
+ * image inside st_gemm's micro-kernel (st_gemm_micro_gather: col[t][p] = image[kk[t] + pix[p]]). Where the
+ * filters would fill panels badly (20 filters in 32 columns), im2col writes col straight into st_gemm's
+ * packed panels instead. Windows that reach into the padding read a zero-bordered copy of the image.
  * The work is split over OpenMP threads once per call (one parallel region, so one synchronization): by
  * image, and by slices of output pixels when the batch is smaller than the thread count. Each thread
  * runs its products with st_gemm.h on its own scratch, not through SciPy's BLAS (see st_gemm.h for why);
- * the weight gradient sums one partial per thread at the end. im2col writes the windows straight into
- * st_gemm's packed panels, through index tables computed once per call, and the filters are packed once
- * per call (flipped first for a true convolution). Scratch memory is one buffer per module that grows to
- * the largest request (the GIL serializes calls), so steady-state steps do not allocate; requests above
- * ST_CONV_KEEP_MAX bytes are allocated and freed per call.
+ * the weight gradient sums fixed runs of items into partials, added up in order at the end. The filters
+ * are packed once per call (flipped first for a true convolution). Scratch memory is one buffer per module
+ * that grows to the largest request (the GIL serializes calls), so steady-state steps do not allocate;
+ * requests above ST_CONV_KEEP_MAX bytes are allocated and freed per call.
  *
  * The per-dtype functions are instantiated for float32 (_f32) and float64 (_f64) by including this
  * header again with ST_CV_T defined.
@@ -109,8 +114,9 @@ static void st_conv_release(void *p)
     if (p != NULL && p != (void *)st_conv_keep) free(((void **)p)[-1]);
 }
 
-/* im2col by offset tables: element (kk, pix) of the window matrix col (K x P) is x[pix[pix] + kk[kk]], x being
- * an image every window lies inside (the input itself, or its zero-bordered copy: st_conv_padded_geom). */
+/* Offset tables (im2col's, and the gathering micro-kernel's): element (kk, pix) of the window matrix col
+ * (K x P) is x[pix[pix] + kk[kk]], x being an image every window lies inside (the input itself, or its
+ * zero-bordered copy: st_conv_padded_geom). */
 
 /* How a call splits its work: `items` = batch x `slices` pieces (each image's output pixels cut into slices of
  * `chunk`, a multiple of `align`, when there are fewer images than threads), run on `threads` threads; one

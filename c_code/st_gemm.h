@@ -9,7 +9,9 @@
  * zero-padded panels (the layout of BLIS / GotoBLAS: st_gemm_pack_a_all / st_gemm_pack_b_all read any
  * strides, so a transposition is a choice of strides, and a caller may also write the panels itself),
  * then a register-blocked micro-kernel of ST_GEMM_MR rows by two SIMD vectors multiplies them. Packing
- * whole operands lets a caller pack a matrix shared by many products (the filters) once per call. GCC /
+ * whole operands lets a caller pack a matrix shared by many products (the filters) once per call; a
+ * convolution may instead have one operand's elements gathered from an image by the micro-kernel itself
+ * (st_gemm_micro_gather), which saves writing and re-reading its window matrix. GCC /
  * Clang vector extensions keep the kernel portable (with -march=native the vectors are AVX). Packed B
  * buffers must be 64-byte aligned.
  *

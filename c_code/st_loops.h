@@ -5,6 +5,9 @@
 #define ST_LOOPS_H
 
 #include "st_runtime.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Merges the nd axes of a reduction's index space into as few as memory allows: adjacent axes that are both
  * reduced (ostr 0) or both kept, and contiguous in each of the nin inputs (byte strides s[k]) and in the
@@ -60,14 +63,44 @@ static inline int st_elemwise_axes(int nd, const npy_intp *dims, int narr, PyArr
     return st_reduce_merge_axes(nd, dims, whole, narr, s, ld, unused, ls);
 }
 
-/* Inner run of one work item: whole rows while there are enough rows to share among threads, else rows cut
- * into about 16 pieces of at least 4096 elements. */
-static inline npy_intp st_elemwise_block(npy_intp outer, npy_intp inner)
+/* An elementwise loop's merged index space and how it is cut into work items (runs along the inner axis):
+ * filled by st_elemwise_axes and st_elemwise_plan, read by the node's loop function. */
+typedef struct {
+    int m;                          /* merged axes */
+    npy_intp ld[ST_MAX_NDIM];       /* their lengths */
+    npy_intp (*ls)[ST_MAX_NDIM];    /* the operands' byte strides on them */
+    char **base;                    /* the operands' starts */
+    npy_intp inner, blk, per, items;  /* inner length, run length, runs per row, runs in all */
+    int unit;                       /* every operand's inner stride is what the vectorized loop assumes */
+} st_elemwise_space;
+
+/* Runs of whole rows while there are enough rows to share among threads, else rows cut into about 16 pieces
+ * of at least 4096 elements. */
+static inline void st_elemwise_plan(st_elemwise_space *sp, npy_intp n)
 {
-    if (outer >= 16) return inner;
-    npy_intp blk = (inner + 15) / 16;
-    blk = blk < 4096 ? 4096 : (blk + 63) / 64 * 64;
-    return blk < inner ? blk : inner;
+    const npy_intp inner = sp->ld[sp->m - 1], outer = n / inner;
+    npy_intp blk = inner;
+    if (outer < 16) {
+        blk = (inner + 15) / 16;
+        blk = blk < 4096 ? 4096 : (blk + 63) / 64 * 64;
+        blk = blk < inner ? blk : inner;
+    }
+    sp->inner = inner;
+    sp->blk = blk;
+    sp->per = (inner + blk - 1) / blk;
+    sp->items = outer * sp->per;
+}
+
+/* The calling thread's share [*lo, *hi) of `items` inside a parallel region (all of them outside one). */
+static inline void st_elemwise_share(npy_intp items, npy_intp *lo, npy_intp *hi)
+{
+#ifdef _OPENMP
+    const npy_intp t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    const npy_intp t = 0, nt = 1;
+#endif
+    *lo = items * t / nt;
+    *hi = items * (t + 1) / nt;
 }
 
 /* base[k] + the byte offset, in operand k, of the start of merged row `row` (over the m - 1 outer axes). */

@@ -72,6 +72,9 @@ def generate(fgraph):
         outs = [f"S[{slot_of[v]}]" for v in node.outputs]
         gen = kernel_for(node)
         body = gen(node, ins, outs) if gen is not None else None
+        support = ()
+        if isinstance(body, tuple):  # (C emitted before the node's function, the node's body)
+            support, body = body
         provider = node_data_for(node) if body is not None else None
         if provider is not None:
             node_data[pos] = provider(node)
@@ -79,6 +82,8 @@ def generate(fgraph):
                 del node_data[pos]
                 body = None
         parts.append(f"/* {_comment(node)} */")
+        if body is not None:
+            parts += list(support)
         if pos in node_data:
             parts.append(f"#define ST_NODE_DATA PyList_GET_ITEM(st->thunks, {pos})")
         parts.append(f"static int node_{pos}(st_state *st)\n{{")

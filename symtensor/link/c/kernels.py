@@ -67,93 +67,96 @@ def elemwise_kernel(node, ins, outs):
             lines.append(f"if (st_prepare_output(&{outs[o]}, {nd}, dims, {typenum}) < 0) return -1;")
     lines += [f"PyArrayObject *out{o} = ST_ARR({outs[o]});" for o in range(nout)]
     lines.append(f"const npy_intp n = {'*'.join(f'dims[{d}]' for d in range(nd)) or '1'};")
-    # fast path: every operand C-contiguous with the full shape
-    contiguous = " && ".join([f"PyArray_IS_C_CONTIGUOUS(in{k}) && PyArray_SIZE(in{k}) == n" for k in range(nin)]
-                             + [f"PyArray_IS_C_CONTIGUOUS(out{o})" for o in range(nout)]) or "1"
-    restrict = "" if inplace else " restrict"
     if nd == 0:  # one element: no loop, no OpenMP region (entering one costs more than the work)
-        lines.append("{")
-    else:
-        lines.append(f"if ({contiguous}) {{")
-        lines += [f"    const {in_t[k]} *{restrict} p{k} = (const {in_t[k]} *)PyArray_DATA(in{k});"
-                  for k in range(nin)]
-        lines += [f"    {out_t[o]} *{restrict} q{o} = ({out_t[o]} *)PyArray_DATA(out{o});" for o in range(nout)]
-        loop = ["    for (npy_intp i = 0; i < n; ++i) {"]
-        loop += [f"        const {in_t[k]} x{k} = p{k}[i];" for k in range(nin)]
-        loop += [f"        {out_t[o]} y{o};" for o in range(nout)]
-        loop += ["        " + b for b in body]
-        loop += [f"        q{o}[i] = y{o};" for o in range(nout)]
-        loop.append("    }")
-        # the threaded loop only above the threshold: an OpenMP region costs microseconds even when serial
-        lines.append("    if (n > ST_OMP_THRESHOLD) {")
-        lines.append("    #pragma omp parallel for simd")
-        lines += ["    " + line for line in loop]
-        lines.append("    } else {")
-        lines.append("    #pragma omp simd")
-        lines += ["    " + line for line in loop]
-        lines.append("    }")
-        lines.append("} else if (n > 0) {")
-    if nd == 0:
-        lines += [f"    const {in_t[k]} x{k} = *(const {in_t[k]} *)PyArray_DATA(in{k});" for k in range(nin)]
-        lines += [f"    {out_t[o]} y{o};" for o in range(nout)]
-        lines += ["    " + b for b in body]
-        lines += [f"    *({out_t[o]} *)PyArray_DATA(out{o}) = y{o};" for o in range(nout)]
-    else:
-        lines += _elemwise_strided_lines(node, body, in_t, out_t, nd, restrict)
-    lines.append("}")
-    return lines
+        lines += [f"const {in_t[k]} x{k} = *(const {in_t[k]} *)PyArray_DATA(in{k});" for k in range(nin)]
+        lines += [f"{out_t[o]} y{o};" for o in range(nout)]
+        lines += body
+        lines += [f"*({out_t[o]} *)PyArray_DATA(out{o}) = y{o};" for o in range(nout)]
+        return lines
+    runs = "st_ew_" + "".join(ch if ch.isalnum() else "_" for ch in outs[0])
+    lines += _elemwise_space_lines(node, in_t, out_t, nd, runs)
+    return _elemwise_runs_function(node, body, in_t, out_t, runs, "" if inplace else " restrict"), lines
 
 
-def _elemwise_strided_lines(node, body, in_t, out_t, nd, restrict):
-    """The loop over operands that are not all contiguous with the full shape (broadcast, transposed, sliced).
+def _elemwise_inner_axis(node):
+    """The last axis the output is not broadcastable on (the merged inner axis, run time agreeing)."""
+    pattern = node.outputs[0].type.broadcastable
+    return max((d for d, b in enumerate(pattern) if not b), default=len(pattern) - 1)
 
-    Axes merge where memory allows (st_elemwise_axes), and the work is cut into runs along the merged inner
-    axis, threaded when large. Runs where each input is unit-stride or, if broadcastable on the last axis,
-    constant (a bias over a conv output, a row or column vector) take a vectorized loop."""
+
+def _elemwise_space_lines(node, in_t, out_t, nd, runs):
+    """The node's part: merge the axes (st_elemwise_axes), cut the runs, call the loop function ``runs`` on
+    them, over threads when the loop is large.
+
+    The loop function's vectorized path assumes each input is unit-stride on the merged inner axis or, if
+    broadcastable on the output's last non-broadcastable axis, constant along it (a bias over a conv output,
+    a row or column vector); other layouts take its strided path."""
     nin, nout = len(node.inputs), len(node.outputs)
     narr = nin + nout
     types = in_t + out_t
+    inner = _elemwise_inner_axis(node)
+    constant = [var.type.broadcastable[inner] for var in node.inputs] + [False] * nout
     arrays = ", ".join([f"in{k}" for k in range(nin)] + [f"out{o}" for o in range(nout)])
-    lines = [f"    PyArrayObject *const arr[{narr}] = {{{arrays}}};",
-             f"    npy_intp raw[{narr}][ST_MAX_NDIM], ls[{narr}][ST_MAX_NDIM], ld[ST_MAX_NDIM];",
-             f"    char *base[{narr}];",
-             f"    const int m = st_elemwise_axes({nd}, dims, {narr}, arr, raw, ld, ls, base);",
-             "    const npy_intp inner = ld[m - 1], outer = n / inner, blk = st_elemwise_block(outer, inner);",
-             "    const npy_intp per = (inner + blk - 1) / blk, items = outer * per;"]
-    constant = [var.type.broadcastable[-1] for var in node.inputs] + [False] * nout
-    unit = " && ".join(f"ls[{k}][m - 1] == {'0' if constant[k] else f'(npy_intp)sizeof({types[k]})'}"
+    unit = " && ".join(f"ls[{k}][sp.m - 1] == {'0' if constant[k] else f'(npy_intp)sizeof({types[k]})'}"
                        for k in range(narr))
-    lines.append(f"    const int unit = {unit};")
-    loop = ["for (npy_intp it = 0; it < items; ++it) {",
-            f"    char *at[{narr}];",
-            f"    st_elemwise_row(m, ld, {narr}, ls, base, it / per, at);",
-            "    const npy_intp j0 = it % per * blk, j1 = j0 + blk < inner ? j0 + blk : inner;",
-            "    if (unit) {"]
+    return [f"if (n > 0) {{",
+            f"    PyArrayObject *const arr[{narr}] = {{{arrays}}};",
+            f"    npy_intp raw[{narr}][ST_MAX_NDIM], ls[{narr}][ST_MAX_NDIM];",
+            f"    char *base[{narr}];",
+            "    st_elemwise_space sp;",
+            f"    sp.m = st_elemwise_axes({nd}, dims, {narr}, arr, raw, sp.ld, ls, base);",
+            "    sp.ls = ls;",
+            "    sp.base = base;",
+            "    st_elemwise_plan(&sp, n);",
+            f"    sp.unit = {unit};",
+            # threads only above the threshold: an OpenMP region costs microseconds even when serial
+            "    if (n > ST_OMP_THRESHOLD && sp.items > 1) {",
+            "        #pragma omp parallel",
+            "        {",
+            "            npy_intp lo, hi;",
+            "            st_elemwise_share(sp.items, &lo, &hi);",
+            f"            {runs}(&sp, lo, hi);",
+            "        }",
+            "    } else {",
+            f"        {runs}(&sp, 0, sp.items);",
+            "    }",
+            "}"]
+
+
+def _elemwise_runs_function(node, body, in_t, out_t, name, restrict):
+    """The C function running work items [it0, it1) of an elementwise node's index space (one copy of the
+    scalar code, vectorized where ``sp->unit``, strided otherwise); emitted before the node's function."""
+    nin, nout = len(node.inputs), len(node.outputs)
+    narr = nin + nout
+    inner = _elemwise_inner_axis(node)
+    constant = [var.type.broadcastable[inner] for var in node.inputs]
+    lines = [f"static void {name}(const st_elemwise_space *sp, npy_intp it0, npy_intp it1)", "{",
+             "    const int m = sp->m;",
+             "    const npy_intp inner = sp->inner, blk = sp->blk, per = sp->per;",
+             "    for (npy_intp it = it0; it < it1; ++it) {",
+             f"        char *at[{narr}];",
+             f"        st_elemwise_row(m, sp->ld, {narr}, sp->ls, sp->base, it / per, at);",
+             "        const npy_intp j0 = it % per * blk, j1 = j0 + blk < inner ? j0 + blk : inner;",
+             "        if (sp->unit) {"]
     for k in range(nin):
         if constant[k]:
-            loop.append(f"        const {in_t[k]} c{k} = *(const {in_t[k]} *)at[{k}];")
+            lines.append(f"            const {in_t[k]} c{k} = *(const {in_t[k]} *)at[{k}];")
         else:
-            loop.append(f"        const {in_t[k]} *{restrict} p{k} = (const {in_t[k]} *)at[{k}];")
-    loop += [f"        {out_t[o]} *{restrict} q{o} = ({out_t[o]} *)at[{nin + o}];" for o in range(nout)]
-    loop += ["        #pragma omp simd", "        for (npy_intp j = j0; j < j1; ++j) {"]
-    loop += [f"            const {in_t[k]} x{k} = {f'c{k}' if constant[k] else f'p{k}[j]'};" for k in range(nin)]
-    loop += [f"            {out_t[o]} y{o};" for o in range(nout)]
-    loop += ["            " + b for b in body]
-    loop += [f"            q{o}[j] = y{o};" for o in range(nout)]
-    loop += ["        }", "    } else {", "        for (npy_intp j = j0; j < j1; ++j) {"]
-    loop += [f"            const {in_t[k]} x{k} = *(const {in_t[k]} *)(at[{k}] + j * ls[{k}][m - 1]);"
-             for k in range(nin)]
-    loop += [f"            {out_t[o]} y{o};" for o in range(nout)]
-    loop += ["            " + b for b in body]
-    loop += [f"            *({out_t[o]} *)(at[{nin + o}] + j * ls[{nin + o}][m - 1]) = y{o};" for o in range(nout)]
-    loop += ["        }", "    }", "}"]
-    # threads only above the threshold: an OpenMP region costs microseconds even when serial
-    lines.append("    if (n > ST_OMP_THRESHOLD && items > 1) {")
-    lines.append("    #pragma omp parallel for schedule(static)")
-    lines += ["    " + line for line in loop]
-    lines.append("    } else {")
-    lines += ["    " + line for line in loop]
-    lines.append("    }")
+            lines.append(f"            const {in_t[k]} *{restrict} p{k} = (const {in_t[k]} *)at[{k}];")
+    lines += [f"            {out_t[o]} *{restrict} q{o} = ({out_t[o]} *)at[{nin + o}];" for o in range(nout)]
+    lines += ["            #pragma omp simd", "            for (npy_intp j = j0; j < j1; ++j) {"]
+    lines += [f"                const {in_t[k]} x{k} = {f'c{k}' if constant[k] else f'p{k}[j]'};" for k in range(nin)]
+    lines += [f"                {out_t[o]} y{o};" for o in range(nout)]
+    lines += ["                " + b for b in body]
+    lines += [f"                q{o}[j] = y{o};" for o in range(nout)]
+    lines += ["            }", "        } else {", "            for (npy_intp j = j0; j < j1; ++j) {"]
+    lines += [f"                const {in_t[k]} x{k} = *(const {in_t[k]} *)(at[{k}] + j * sp->ls[{k}][m - 1]);"
+              for k in range(nin)]
+    lines += [f"                {out_t[o]} y{o};" for o in range(nout)]
+    lines += ["                " + b for b in body]
+    lines += [f"                *({out_t[o]} *)(at[{nin + o}] + j * sp->ls[{nin + o}][m - 1]) = y{o};"
+              for o in range(nout)]
+    lines += ["            }", "        }", "    }", "}", ""]
     return lines
 
 

@@ -3,7 +3,9 @@
 A kernel generator ``gen(node, ins, outs)`` gets the C expressions of the
 node's input slots and output slots (``PyObject *`` lvalues) and returns the
 C statements of the kernel body, or None when this node has no C form (the
-driver then calls the op's ``perform`` through Python). The body reports
+driver then calls the op's ``perform`` through Python). It may also return
+``(support, body)``: support is C emitted at file level before the node's
+function (a helper the body calls; its names must be unique in the module). The body reports
 errors with ``ST_FAIL(exception, format, ...)``. The kernel modules
 (kernels, kernels_index, kernels_nnet) fill the table when imported.
 """
