@@ -176,6 +176,12 @@ static inline npy_intp st_conv_next(npy_intp *counter, npy_intp items)
     return i < items ? i : -1;
 }
 
+/* Where tap e of a filter (ks taps per channel) lands in d kern: reversed within its channel when the op flips. */
+static inline npy_intp st_conv_tap(npy_intp e, npy_intp ks, int flip)
+{
+    return flip ? e / ks * ks + ks - 1 - e % ks : e;
+}
+
 /* First output column j whose input column j * s + off lies at or after 0 (resp. at or after W). */
 static inline npy_intp st_conv_first_col(npy_intp limit, npy_intp off, npy_intp s, npy_intp n)
 {
@@ -634,10 +640,10 @@ static void ST_CV(st_conv_gradw_sum)(const ST_CV(st_conv_job) *j, int t, int nt,
         for (npy_intp part = 1; part < parts; ++part)
             for (npy_intp e = 0; e < len; ++e) sum[e] += src[part * OK + e];
         if (j->gather) {  /* row r = tap e of group gr; element o = filter gr Og + o */
-            const npy_intp gr = r / K, e = r % K, to = g->flip ? e / ks * ks + ks - 1 - e % ks : e;
+            const npy_intp gr = r / K, e = r % K, to = st_conv_tap(e, ks, g->flip);
             for (npy_intp o = 0; o < Og; ++o) j->result[(gr * Og + o) * K + to] = sum[o];
         } else {          /* row r = filter r; element e = its tap e */
-            for (npy_intp e = 0; e < K; ++e) j->result[r * K + (g->flip ? e / ks * ks + ks - 1 - e % ks : e)] = sum[e];
+            for (npy_intp e = 0; e < K; ++e) j->result[r * K + st_conv_tap(e, ks, g->flip)] = sum[e];
         }
     }
 }
