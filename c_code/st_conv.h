@@ -524,6 +524,14 @@ static inline int ST_CV(st_conv_gather_pays)(npy_intp many, npy_intp few)
     return ST_CV(st_conv_tiles)(many, few) <= 1.1 * ST_CV(st_conv_tiles)(few, many);
 }
 
+/* The six rows st_gemm_micro_gather reads from the image: base + table[i0 + r] for the mr that exist (the
+ * first again for the others, which are read but not stored). */
+static inline void ST_CV(st_conv_rows)(const ST_CV_T *base, const npy_intp *table, npy_intp i0, npy_intp mr,
+                                       const ST_CV_T **row)
+{
+    for (npy_intp r = 0; r < ST_GEMM_MR; ++r) row[r] = base + table[i0 + (r < mr ? r : 0)];
+}
+
 /* C (Og x n, row stride ldc) = w_g . the windows of n output pixels, as C^T = col^T (n x K) . w_g^T (K x Og):
  * rows of six pixels, whose window elements (pixel p, tap t at src[pix[p] + kk[t]]) the micro-kernel gathers
  * from the image (no im2col copy), times panels of filters (pb: ST_CONV_FILTERS_B_T). Any strides. */
@@ -535,7 +543,7 @@ static void ST_CV(st_conv_gathered)(npy_intp Og, npy_intp K, const ST_CV_T *pb, 
         for (npy_intp ir = 0; ir < n; ir += ST_GEMM_MR) {
             const npy_intp mr = n - ir < ST_GEMM_MR ? n - ir : ST_GEMM_MR;
             const ST_CV_T *row[ST_GEMM_MR];
-            for (npy_intp r = 0; r < ST_GEMM_MR; ++r) row[r] = src + pix[ir + (r < mr ? r : 0)];
+            ST_CV(st_conv_rows)(src, pix, ir, mr, row);
             ST_GM(st_gemm_micro_gather)(K, row, kk, pb + jr * K, c + jr * ldc + ir, ldc, 0, mr,
                                         Og - jr < NR ? Og - jr : NR, 1);
         }
@@ -604,13 +612,15 @@ static void ST_CV(st_conv_fwd_worker)(void *ctx, int t, int nt)
             const ST_CV_T *src = ST_CV(st_conv_source)(j, t, j->x + b * xbs + gr * cs, nb, &limit);
             /* several images: their products land in tmp (Og x n), then each image's columns are copied out */
             ST_CV_T *c = nb > 1 ? tmp : j->out + (b * g->O + gr * Og) * P + p0;
-            if (j->gather)
+            if (j->gather) {
                 ST_CV(st_conv_gathered)(Og, K, j->pw + gr * j->pw_size, j->kk, src, pix, n, c, nb > 1 ? n : P);
-            /* else one block of ST_GEMM_KC taps at a time: its windows stay in cache between im2col and the product */
-            for (npy_intp pc = 0; pc < K && !j->gather; pc += ST_GEMM_KC) {
-                const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
-                ST_CV(st_im2col_packed)(src, limit, j->kk + pc, kc, pix, n, pb);
-                ST_GM(st_gemm_packed)(Og, n, kc, j->pw + gr * j->pw_size + pc * mpad, pb, c, nb > 1 ? n : P, pc > 0);
+            } else {  /* one block of ST_GEMM_KC taps at a time: its windows stay in cache for the product */
+                for (npy_intp pc = 0; pc < K; pc += ST_GEMM_KC) {
+                    const npy_intp kc = K - pc < ST_GEMM_KC ? K - pc : ST_GEMM_KC;
+                    ST_CV(st_im2col_packed)(src, limit, j->kk + pc, kc, pix, n, pb);
+                    ST_GM(st_gemm_packed)(Og, n, kc, j->pw + gr * j->pw_size + pc * mpad, pb, c, nb > 1 ? n : P,
+                                          pc > 0);
+                }
             }
             for (npy_intp k = 0; nb > 1 && k < nb; ++k)
                 for (npy_intp o = 0; o < Og; ++o)
@@ -695,7 +705,7 @@ static void ST_CV(st_conv_gradw_worker)(void *ctx, int t, int nt)
                         for (npy_intp ir = 0; ir < K; ir += ST_GEMM_MR) {
                             const npy_intp mr = K - ir < ST_GEMM_MR ? K - ir : ST_GEMM_MR;
                             const ST_CV_T *row[ST_GEMM_MR];
-                            for (npy_intp r = 0; r < ST_GEMM_MR; ++r) row[r] = src + j->kk[ir + (r < mr ? r : 0)];
+                            ST_CV(st_conv_rows)(src, j->kk, ir, mr, row);
                             ST_GM(st_gemm_micro_gather)(kc, row, pix + pc, bp, accg + ir * Og + jr, Og, accumulate, mr,
                                                         Og - jr < NR ? Og - jr : NR, 0);
                         }

@@ -257,9 +257,10 @@ static inline void ST_GM(st_gemm_store_half)(ST_GM_T *c, ST_GM_V v, int n, int a
     for (int l = 0; l < n; ++l) c[l] = accumulate ? c[l] + lanes[l] : lanes[l];
 }
 
-/* The MR x NR tile of a product whose A is gathered in place (an implicit-GEMM convolution weight gradient:
- * row i of A is one filter tap over the output pixels, A[i][p] = row[i][idx[p]], row[i] the image at the tap's
- * offset and idx[p] the pixel's window): C (+)= A (mr rows, kc columns) . B panel (kc x NR, packed). Only the
+/* The MR x NR tile of a product whose A is gathered in place (an implicit-GEMM convolution, st_conv.h):
+ * A[i][p] = row[i][idx[p]], where row[i] is the image at one output pixel's window (forward pass; idx: the
+ * taps' offsets) or at one tap's offset (weight gradient; idx: the pixels' windows). C (+)= A (mr rows, kc
+ * columns) . B panel (kc x NR, packed: the filters, or d out transposed). Only the
  * first mr rows and nr columns of the tile exist in C, at c[i ldc + j] (c[j ldc + i] when transposed); row[i] for
  * i >= mr must still be readable. */
 static inline void ST_GM(st_gemm_micro_gather)(npy_intp kc, const ST_GM_T *const *row, const npy_intp *restrict idx,

@@ -74,17 +74,20 @@ def elemwise_kernel(node, ins, outs):
         lines += [f"*({out_t[o]} *)PyArray_DATA(out{o}) = y{o};" for o in range(nout)]
         return lines
     runs = "st_ew_" + "".join(ch if ch.isalnum() else "_" for ch in outs[0])
-    lines += _elemwise_space_lines(node, in_t, out_t, nd, runs)
-    return _elemwise_runs_function(node, body, in_t, out_t, runs, "" if inplace else " restrict"), lines
+    constant = _constant_along_inner_runs(node)
+    lines += _elemwise_space_lines(node, in_t, out_t, nd, runs, constant)
+    return _elemwise_runs_function(node, body, in_t, out_t, runs, "" if inplace else " restrict", constant), lines
 
 
-def _elemwise_inner_axis(node):
-    """The last axis the output is not broadcastable on (the merged inner axis, run time agreeing)."""
+def _constant_along_inner_runs(node):
+    """Per input: broadcastable on the output's last non-broadcastable axis (the merged inner axis when the
+    run-time lengths agree with the types), so the vectorized loop reads it once per run."""
     pattern = node.outputs[0].type.broadcastable
-    return max((d for d, b in enumerate(pattern) if not b), default=len(pattern) - 1)
+    inner = max((d for d, b in enumerate(pattern) if not b), default=len(pattern) - 1)
+    return [var.type.broadcastable[inner] for var in node.inputs]
 
 
-def _elemwise_space_lines(node, in_t, out_t, nd, runs):
+def _elemwise_space_lines(node, in_t, out_t, nd, runs, constant):
     """The node's part: merge the axes (st_elemwise_axes), cut the runs, call the loop function ``runs`` on
     them, over threads when the loop is large.
 
@@ -94,8 +97,7 @@ def _elemwise_space_lines(node, in_t, out_t, nd, runs):
     nin, nout = len(node.inputs), len(node.outputs)
     narr = nin + nout
     types = in_t + out_t
-    inner = _elemwise_inner_axis(node)
-    constant = [var.type.broadcastable[inner] for var in node.inputs] + [False] * nout
+    constant = constant + [False] * nout
     arrays = ", ".join([f"in{k}" for k in range(nin)] + [f"out{o}" for o in range(nout)])
     unit = " && ".join(f"ls[{k}][sp.m - 1] == {'0' if constant[k] else f'(npy_intp)sizeof({types[k]})'}"
                        for k in range(narr))
@@ -123,13 +125,11 @@ def _elemwise_space_lines(node, in_t, out_t, nd, runs):
             "}"]
 
 
-def _elemwise_runs_function(node, body, in_t, out_t, name, restrict):
+def _elemwise_runs_function(node, body, in_t, out_t, name, restrict, constant):
     """The C function running work items [it0, it1) of an elementwise node's index space (one copy of the
     scalar code, vectorized where ``sp->unit``, strided otherwise); emitted before the node's function."""
     nin, nout = len(node.inputs), len(node.outputs)
     narr = nin + nout
-    inner = _elemwise_inner_axis(node)
-    constant = [var.type.broadcastable[inner] for var in node.inputs]
     lines = [f"static void {name}(const st_elemwise_space *sp, npy_intp it0, npy_intp it1)", "{",
              "    const int m = sp->m;",
              "    const npy_intp inner = sp->inner, blk = sp->blk, per = sp->per;",
